@@ -80,6 +80,45 @@ void cts_alloc_fail_after(long n);
 long cts_alloc_failures(void);
 
 /* ------------------------------------------------------------------------
+ * The VFS: every system call that touches a file goes through this table of
+ * function pointers (as in SQLite), so tests can inject faults: fail the Nth
+ * call with EIO or ENOSPC, short writes, power loss that drops unsynced data.
+ * Every function returns >= 0 on success or -errno; it never sets errno for
+ * the caller to read. `ctx` is passed back to every call.
+ * ------------------------------------------------------------------------ */
+typedef struct cts_vfs {
+    void *ctx;
+    /* open(2) with O_CLOEXEC added; returns an fd. */
+    int (*open)(void *ctx, const char *path, int flags, int mode);
+    int (*close)(void *ctx, int fd);
+    /* May transfer fewer bytes than asked (short read/write); callers loop. */
+    int64_t (*pread)(void *ctx, int fd, void *buf, size_t len, uint64_t off);
+    int64_t (*pwrite)(void *ctx, int fd, const void *buf, size_t len, uint64_t off);
+    int (*fsync)(void *ctx, int fd);
+    int (*fdatasync)(void *ctx, int fd);
+    int (*ftruncate)(void *ctx, int fd, uint64_t len);
+    int (*fsize)(void *ctx, int fd, uint64_t *len);
+    int (*rename)(void *ctx, const char *from, const char *to);
+    int (*unlink)(void *ctx, const char *path);
+    int (*mkdir)(void *ctx, const char *path, int mode); /* -EEXIST if present */
+    int (*rmdir)(void *ctx, const char *path);
+    /* Open the directory, fsync it, close it: makes creates/renames durable. */
+    int (*fsync_dir)(void *ctx, const char *path);
+    /* Calls fn for each entry but "." and ".."; stops early and returns
+     * fn's value when it is non-zero. */
+    int (*list_dir)(void *ctx, const char *path, int (*fn)(void *arg, const char *name),
+                    void *arg);
+} cts_vfs;
+
+/* The real file system. Static storage; never NULL. */
+const cts_vfs *cts_vfs_posix(void);
+
+/* Maps -errno from the VFS to a cts_err (-ENOSPC/-EDQUOT to CTS_ENOSPC,
+ * -ENOMEM to CTS_ENOMEM, -ENOENT to CTS_ENOTFOUND, -EEXIST to CTS_EEXIST,
+ * anything else to CTS_EIO). */
+int cts_err_from_errno(int neg_errno);
+
+/* ------------------------------------------------------------------------
  * CRC32C (Castagnoli). Hardware-accelerated where the CPU has it.
  * cts_crc32c_extend(0, p, n) is the CRC of p[0..n).
  * ------------------------------------------------------------------------ */

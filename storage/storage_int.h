@@ -1,6 +1,6 @@
 /*
  * storage_int.h: private interfaces between the files of storage/.
- * Included only by storage/*.c and by storage's own unit tests.
+ * Included only by the files of storage/ and by storage's own unit tests.
  *
  * The column block (block.c) is a header, a timestamp section and a value
  * section. Each section is produced by a type-aware transform (the codecs
@@ -140,10 +140,14 @@ int cts_bool_encode(const uint8_t *v, uint32_t n, uint8_t *dst, size_t cap, uint
 int cts_bool_decode(uint8_t codec, const uint8_t *src, size_t len, uint8_t *out, uint32_t n);
 
 /* ---- strings (codec_str.c) ----
- * Decoded strings are copied into arena[0..arena_cap) and out[i] points there. */
+ * Decoded strings are copied into arena[0..total_bytes) and out[i] points
+ * there; total_bytes is the values' total length as the block header states
+ * it, and any other total is CTS_ECORRUPT. */
 size_t cts_str_bound(const cts_str *v, uint32_t n);
+/* The same bound from the total byte length of the n values. */
+size_t cts_str_bound_total(uint64_t total_bytes, uint32_t n);
 int cts_str_encode(const cts_str *v, uint32_t n, uint8_t *dst, size_t cap, uint8_t *codec);
 int cts_str_decode(uint8_t codec, const uint8_t *src, size_t len, cts_str *out, uint32_t n,
-                   char *arena, size_t arena_cap);
+                   char *arena, size_t total_bytes);
 
 #endif
