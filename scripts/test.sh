@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds the Release and the
+# ASan+UBSan configurations, and runs ctest in both. Exits non-zero on any
+# failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+for preset in release asan; do
+  echo "== $preset: configure and build"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "== $preset: ctest"
+  ctest --preset "$preset" -j "$jobs"
+done
