@@ -1,0 +1,491 @@
+/*
+ * codec_ints.c: sequences of 64-bit integers, bit-packed in miniblocks.
+ *
+ * Sensor integers, counters, scaled decimals and scaled timestamps are all
+ * sequences of 64-bit patterns whose neighbours are close. One codec serves
+ * them: it views the sequence through one of three "orders" and bit-packs
+ * the residuals of the cheapest one.
+ *
+ *   order 0 (FOR)    residuals are the values themselves;
+ *   order 1 (DELTA)  v[0] is stored, residuals are v[i+1] - v[i];
+ *   order 2 (DOD)    v[0] and v[1] - v[0] are stored, residuals are the
+ *                    second differences (v[i+2] - v[i+1]) - (v[i+1] - v[i]).
+ *
+ * All arithmetic wraps modulo 2^64, so every input round-trips exactly,
+ * whatever its sign convention. Residuals are cut into miniblocks of 128
+ * (the last one partial). Each miniblock stores its base, the smallest
+ * residual read as int64, and the width of the largest residual - base;
+ * reading residuals as signed makes a run of small negative deltas as cheap
+ * as a run of small positive ones, without a zigzag pass over every value.
+ *
+ * Stream layout (all varints LEB128; "zz" = zigzag of the int64 reading):
+ *
+ *   OFFSET SIZE   FIELD
+ *   0      1      order: 0, 1 or 2 (anything else is corrupt)
+ *   1      1..10  zz v[0]                     (order >= 1 and n >= 1)
+ *   .      1..10  zz v[1] - v[0]              (order == 2 and n >= 2)
+ *   .      ...    ceil((n - k) / 128) miniblocks, k = min(n, order):
+ *                   1      width w, 0..64
+ *                   1..10  zz base
+ *                   ceil(m * w / 8)  m residuals - base, w bits each,
+ *                                    LSB-first; unused high bits are 0
+ *
+ * Width 0 means every residual equals the base: a regular series costs two
+ * bytes per 128 values. The encoder sizes all three orders exactly (one
+ * range pass each, no packing), then writes only the smallest, breaking
+ * ties toward the lower order because it decodes fastest.
+ *
+ * The decoder unpacks full miniblocks with one function per width, built
+ * from 64-bit little-endian loads at constant offsets. Those loads read up
+ * to 8 bytes beyond the packed bits, so a miniblock that ends within 8
+ * bytes of the input's end, or is partial, is first copied into a zeroed
+ * local buffer: no read ever leaves src[0..len), whatever the input.
+ */
+#include "storage_int.h"
+
+#define MINIBLOCK 128u
+/* The packed bytes of one full miniblock at width 64, plus load slack. */
+#define PACKED_MAX (MINIBLOCK * 8u)
+#define LOAD_SLACK 8u
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+static inline void store_le64(uint8_t *p, uint64_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, sizeof x);
+}
+
+/* Bits needed to hold x (0 for 0). */
+static inline unsigned bit_width(uint64_t x)
+{
+    return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
+}
+
+static inline size_t varint_len(uint64_t x)
+{
+    return 1u + (63u - (unsigned)__builtin_clzll(x | 1u)) / 7u;
+}
+
+static inline size_t packed_bytes(uint32_t m, unsigned w)
+{
+    return ((size_t)m * w + 7u) / 8u;
+}
+
+/* ------------------------------------------------------------------------
+ * Encoding.
+ * ------------------------------------------------------------------------ */
+
+/* Signed range of the m residuals of `order` that start at v[0]. The caller
+ * guarantees v[0 .. m + order) exists. */
+static void residual_range(const uint64_t *v, uint32_t m, unsigned order, int64_t *lo, int64_t *hi)
+{
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
+    if (order == 0) {
+        for (uint32_t i = 0; i < m; i++) {
+            int64_t r = (int64_t)v[i];
+            mn = r < mn ? r : mn;
+            mx = r > mx ? r : mx;
+        }
+    } else if (order == 1) {
+        for (uint32_t i = 0; i < m; i++) {
+            int64_t r = (int64_t)(v[i + 1] - v[i]);
+            mn = r < mn ? r : mn;
+            mx = r > mx ? r : mx;
+        }
+    } else {
+        for (uint32_t i = 0; i < m; i++) {
+            int64_t r = (int64_t)((v[i + 2] - v[i + 1]) - (v[i + 1] - v[i]));
+            mn = r < mn ? r : mn;
+            mx = r > mx ? r : mx;
+        }
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+/* out[i] = residual i of `order` starting at v[0], minus base. */
+static void residual_fill(const uint64_t *v, uint32_t m, unsigned order, uint64_t base,
+                          uint64_t *out)
+{
+    if (order == 0) {
+        for (uint32_t i = 0; i < m; i++)
+            out[i] = v[i] - base;
+    } else if (order == 1) {
+        for (uint32_t i = 0; i < m; i++)
+            out[i] = (v[i + 1] - v[i]) - base;
+    } else {
+        for (uint32_t i = 0; i < m; i++)
+            out[i] = ((v[i + 2] - v[i + 1]) - (v[i + 1] - v[i])) - base;
+    }
+}
+
+/* The values stored before the miniblocks; returns how many (k). */
+static uint32_t header_values(const uint64_t *v, uint32_t n, unsigned order, uint64_t hdr[2])
+{
+    uint32_t k = n < order ? n : order;
+    if (k >= 1)
+        hdr[0] = v[0];
+    if (k >= 2)
+        hdr[1] = v[1] - v[0];
+    return k;
+}
+
+/* Exact encoded size of v[0..n) under `order`. */
+static size_t order_size(const uint64_t *v, uint32_t n, unsigned order)
+{
+    uint64_t hdr[2];
+    uint32_t k = header_values(v, n, order, hdr);
+    size_t size = 1;
+    for (uint32_t i = 0; i < k; i++)
+        size += varint_len(cts_zigzag((int64_t)hdr[i]));
+    uint32_t count = n - k;
+    for (uint32_t j = 0; j < count; j += MINIBLOCK) {
+        uint32_t m = count - j < MINIBLOCK ? count - j : MINIBLOCK;
+        int64_t lo, hi;
+        residual_range(v + j, m, order, &lo, &hi);
+        unsigned w = bit_width((uint64_t)hi - (uint64_t)lo);
+        size += 1 + varint_len(cts_zigzag(lo)) + packed_bytes(m, w);
+    }
+    return size;
+}
+
+/* Writes the m values r[i] < 2^w, LSB-first, into ceil(m*w/8) bytes. */
+static void pack(const uint64_t *r, uint32_t m, unsigned w, uint8_t *dst)
+{
+    uint64_t acc = 0;
+    unsigned fill = 0;
+    size_t o = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        acc |= r[i] << fill;
+        fill += w;
+        if (fill >= 64) {
+            store_le64(dst + o, acc);
+            o += 8;
+            fill -= 64;
+            acc = fill ? r[i] >> (w - fill) : 0;
+        }
+    }
+    for (; fill > 0; fill = fill > 8 ? fill - 8 : 0) {
+        dst[o++] = (uint8_t)acc;
+        acc >>= 8;
+    }
+}
+
+/* Writes the miniblocks of `order` for v[0..n) at p; returns the end. */
+static uint8_t *write_miniblocks(const uint64_t *v, uint32_t n, unsigned order, uint32_t k,
+                                 uint8_t *p)
+{
+    uint64_t buf[MINIBLOCK];
+    uint32_t count = n - k;
+    for (uint32_t j = 0; j < count; j += MINIBLOCK) {
+        uint32_t m = count - j < MINIBLOCK ? count - j : MINIBLOCK;
+        int64_t lo, hi;
+        residual_range(v + j, m, order, &lo, &hi);
+        unsigned w = bit_width((uint64_t)hi - (uint64_t)lo);
+        *p++ = (uint8_t)w;
+        p += cts_varint_put(p, cts_zigzag(lo));
+        if (w == 0)
+            continue;
+        residual_fill(v + j, m, order, (uint64_t)lo, buf);
+        pack(buf, m, w, p);
+        p += packed_bytes(m, w);
+    }
+    return p;
+}
+
+size_t cts_ints_bound(uint32_t n)
+{
+    size_t blocks = ((size_t)n + MINIBLOCK - 1) / MINIBLOCK;
+    return 1 + 2 * 10 + blocks * (1 + 10) + (size_t)n * 8;
+}
+
+int cts_ints_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap)
+{
+    if (n > CTS_BLOCK_MAX_COUNT)
+        return CTS_EINVAL;
+    unsigned best = 0;
+    size_t best_size = order_size(v, n, 0);
+    for (unsigned order = 1; order <= 2; order++) {
+        size_t size = order_size(v, n, order);
+        if (size < best_size) {
+            best = order;
+            best_size = size;
+        }
+    }
+    if (best_size > cap)
+        return CTS_ENOSPACE;
+    uint64_t hdr[2];
+    uint32_t k = header_values(v, n, best, hdr);
+    uint8_t *p = dst;
+    *p++ = (uint8_t)best;
+    for (uint32_t i = 0; i < k; i++)
+        p += cts_varint_put(p, cts_zigzag((int64_t)hdr[i]));
+    p = write_miniblocks(v, n, best, k, p);
+    return (int)(p - dst);
+}
+
+/* ------------------------------------------------------------------------
+ * Decoding.
+ * ------------------------------------------------------------------------ */
+
+/* Unpacks 8 values of constant width w (1..64) from p, which must have
+ * w + LOAD_SLACK readable bytes. Inlined into one function per width, so
+ * every shift and offset is a constant. */
+static inline __attribute__((always_inline)) void unpack8(const uint8_t *p, uint64_t base,
+                                                          uint64_t *o, const unsigned w)
+{
+    const uint64_t mask = w == 64 ? ~(uint64_t)0 : ((uint64_t)1 << (w & 63)) - 1;
+#pragma GCC unroll 8
+    for (unsigned j = 0; j < 8; j++) {
+        const unsigned bit = j * w, s = bit % 8;
+        uint64_t x = load_le64(p + bit / 8) >> s;
+        /* Above 56 bits a value can straddle 9 bytes. */
+        if (w > 56 && s != 0)
+            x |= (uint64_t)p[bit / 8 + 8] << ((64 - s) & 63);
+        o[j] = base + (x & mask);
+    }
+}
+
+typedef void (*unpack_fn)(const uint8_t *in, uint64_t base, uint64_t *out);
+
+/* One full miniblock: 16 groups of 8 values, each group w bytes. */
+#define UNPACK_DEFINE(W)                                                                           \
+    static void unpack_##W(const uint8_t *in, uint64_t base, uint64_t *out)                        \
+    {                                                                                              \
+        for (unsigned g = 0; g < MINIBLOCK / 8; g++)                                               \
+            unpack8(in + g * (W), base, out + g * 8, (W));                                         \
+    }
+UNPACK_DEFINE(1)
+UNPACK_DEFINE(2)
+UNPACK_DEFINE(3)
+UNPACK_DEFINE(4)
+UNPACK_DEFINE(5)
+UNPACK_DEFINE(6)
+UNPACK_DEFINE(7)
+UNPACK_DEFINE(8)
+UNPACK_DEFINE(9)
+UNPACK_DEFINE(10)
+UNPACK_DEFINE(11)
+UNPACK_DEFINE(12)
+UNPACK_DEFINE(13)
+UNPACK_DEFINE(14)
+UNPACK_DEFINE(15)
+UNPACK_DEFINE(16)
+UNPACK_DEFINE(17)
+UNPACK_DEFINE(18)
+UNPACK_DEFINE(19)
+UNPACK_DEFINE(20)
+UNPACK_DEFINE(21)
+UNPACK_DEFINE(22)
+UNPACK_DEFINE(23)
+UNPACK_DEFINE(24)
+UNPACK_DEFINE(25)
+UNPACK_DEFINE(26)
+UNPACK_DEFINE(27)
+UNPACK_DEFINE(28)
+UNPACK_DEFINE(29)
+UNPACK_DEFINE(30)
+UNPACK_DEFINE(31)
+UNPACK_DEFINE(32)
+UNPACK_DEFINE(33)
+UNPACK_DEFINE(34)
+UNPACK_DEFINE(35)
+UNPACK_DEFINE(36)
+UNPACK_DEFINE(37)
+UNPACK_DEFINE(38)
+UNPACK_DEFINE(39)
+UNPACK_DEFINE(40)
+UNPACK_DEFINE(41)
+UNPACK_DEFINE(42)
+UNPACK_DEFINE(43)
+UNPACK_DEFINE(44)
+UNPACK_DEFINE(45)
+UNPACK_DEFINE(46)
+UNPACK_DEFINE(47)
+UNPACK_DEFINE(48)
+UNPACK_DEFINE(49)
+UNPACK_DEFINE(50)
+UNPACK_DEFINE(51)
+UNPACK_DEFINE(52)
+UNPACK_DEFINE(53)
+UNPACK_DEFINE(54)
+UNPACK_DEFINE(55)
+UNPACK_DEFINE(56)
+UNPACK_DEFINE(57)
+UNPACK_DEFINE(58)
+UNPACK_DEFINE(59)
+UNPACK_DEFINE(60)
+UNPACK_DEFINE(61)
+UNPACK_DEFINE(62)
+UNPACK_DEFINE(63)
+UNPACK_DEFINE(64)
+
+static const unpack_fn unpack_table[65] = {
+    NULL,      unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,  unpack_6,  unpack_7,
+    unpack_8,  unpack_9,  unpack_10, unpack_11, unpack_12, unpack_13, unpack_14, unpack_15,
+    unpack_16, unpack_17, unpack_18, unpack_19, unpack_20, unpack_21, unpack_22, unpack_23,
+    unpack_24, unpack_25, unpack_26, unpack_27, unpack_28, unpack_29, unpack_30, unpack_31,
+    unpack_32, unpack_33, unpack_34, unpack_35, unpack_36, unpack_37, unpack_38, unpack_39,
+    unpack_40, unpack_41, unpack_42, unpack_43, unpack_44, unpack_45, unpack_46, unpack_47,
+    unpack_48, unpack_49, unpack_50, unpack_51, unpack_52, unpack_53, unpack_54, unpack_55,
+    unpack_56, unpack_57, unpack_58, unpack_59, unpack_60, unpack_61, unpack_62, unpack_63,
+    unpack_64,
+};
+
+/* Unpacks a miniblock that is partial or too close to the end of the input
+ * for the wide loads: through a zero-padded copy. Rejects set padding bits,
+ * so each sequence has one encoding per (order, widths) choice. */
+static int unpack_padded(const uint8_t *in, uint32_t m, unsigned w, uint64_t base, uint64_t *out)
+{
+    uint8_t pad[PACKED_MAX + LOAD_SLACK];
+    uint64_t tmp[MINIBLOCK];
+    size_t bytes = packed_bytes(m, w);
+    unsigned tail_bits = (unsigned)(((size_t)m * w) % 8);
+    if (tail_bits != 0 && (in[bytes - 1] >> tail_bits) != 0)
+        return CTS_ECORRUPT;
+    memcpy(pad, in, bytes);
+    memset(pad + bytes, 0, sizeof pad - bytes);
+    if (m == MINIBLOCK) {
+        unpack_table[w](pad, base, out);
+        return 0;
+    }
+    unpack_table[w](pad, base, tmp);
+    memcpy(out, tmp, (size_t)m * sizeof *out);
+    return 0;
+}
+
+/* Decodes the miniblocks of count residuals from src[*pos..len) into
+ * out[0..count), advancing *pos. */
+static int read_miniblocks(const uint8_t *src, size_t len, size_t *pos, uint64_t *out,
+                           uint32_t count)
+{
+    size_t p = *pos;
+    for (uint32_t j = 0; j < count; j += MINIBLOCK) {
+        uint32_t m = count - j < MINIBLOCK ? count - j : MINIBLOCK;
+        if (p >= len || src[p] > 64)
+            return CTS_ECORRUPT;
+        unsigned w = src[p++];
+        uint64_t zz;
+        size_t used = cts_varint_get(src + p, len - p, &zz);
+        if (used == 0)
+            return CTS_ECORRUPT;
+        p += used;
+        uint64_t base = (uint64_t)cts_unzigzag(zz);
+        size_t bytes = packed_bytes(m, w);
+        if (len - p < bytes)
+            return CTS_ECORRUPT;
+        if (w == 0) {
+            for (uint32_t i = 0; i < m; i++)
+                out[j + i] = base;
+        } else if (m == MINIBLOCK && len - p - bytes >= LOAD_SLACK) {
+            unpack_table[w](src + p, base, out + j);
+        } else if (unpack_padded(src + p, m, w, base, out + j) != 0) {
+            return CTS_ECORRUPT;
+        }
+        p += bytes;
+    }
+    *pos = p;
+    return 0;
+}
+
+/* Turns residuals into values, in place: out[0..k) already hold the
+ * header values (k = min(n, order)). */
+static void integrate(uint64_t *out, uint32_t n, unsigned order)
+{
+    if (order == 1) {
+        uint64_t acc = out[0];
+        for (uint32_t i = 1; i < n; i++) {
+            acc += out[i];
+            out[i] = acc;
+        }
+    } else if (order == 2 && n > 2) {
+        uint64_t acc = out[1], d = out[1] - out[0];
+        for (uint32_t i = 2; i < n; i++) {
+            d += out[i];
+            acc += d;
+            out[i] = acc;
+        }
+    }
+}
+
+int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n)
+{
+    if (len < 1 || src[0] > 2)
+        return CTS_ECORRUPT;
+    unsigned order = src[0];
+    uint32_t k = n < order ? n : order;
+    size_t pos = 1;
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t zz;
+        size_t used = cts_varint_get(src + pos, len - pos, &zz);
+        if (used == 0)
+            return CTS_ECORRUPT;
+        pos += used;
+        out[i] = (uint64_t)cts_unzigzag(zz);
+    }
+    if (k == 2)
+        out[1] += out[0];
+    if (read_miniblocks(src, len, &pos, out + k, n - k) != 0 || pos != len)
+        return CTS_ECORRUPT;
+    integrate(out, n, order);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * int64/uint64 value columns: cts_ints, or raw little-endian when that is
+ * no larger (raw also decodes fastest, so it wins ties).
+ * ------------------------------------------------------------------------ */
+
+size_t cts_int_bound(uint32_t n)
+{
+    return (size_t)n * 8;
+}
+
+static int raw_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap)
+{
+    if (cap < (size_t)n * 8)
+        return CTS_ENOSPACE;
+    for (uint32_t i = 0; i < n; i++)
+        cts_put_u64(dst + (size_t)i * 8, v[i]);
+    return (int)(n * 8);
+}
+
+int cts_int_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap, uint8_t *codec)
+{
+    if (n > CTS_BLOCK_MAX_COUNT)
+        return CTS_EINVAL;
+    size_t raw = (size_t)n * 8;
+    /* Only an INTS stream strictly smaller than raw is worth keeping. */
+    size_t limit = cap < raw ? cap : raw - (raw > 0);
+    int rc = n > 0 ? cts_ints_encode(v, n, dst, limit) : CTS_ENOSPACE;
+    if (rc >= 0) {
+        *codec = CTS_CODEC_INTS;
+        return rc;
+    }
+    rc = raw_encode(v, n, dst, cap);
+    if (rc >= 0)
+        *codec = CTS_CODEC_RAW;
+    return rc;
+}
+
+int cts_int_decode(uint8_t codec, const uint8_t *src, size_t len, uint64_t *out, uint32_t n)
+{
+    if (codec == CTS_CODEC_INTS)
+        return cts_ints_decode(src, len, out, n);
+    if (codec != CTS_CODEC_RAW || len != (size_t)n * 8)
+        return CTS_ECORRUPT;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = cts_get_u64(src + (size_t)i * 8);
+    return 0;
+}
