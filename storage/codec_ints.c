@@ -84,50 +84,52 @@ static inline size_t packed_bytes(uint32_t m, unsigned w)
 
 /* ------------------------------------------------------------------------
  * Encoding.
+ *
+ * Residual t of every order lies in miniblock t / 128, so one pass over the
+ * values sizes all three orders at once; only the last miniblock differs,
+ * because order k has n - k residuals.
  * ------------------------------------------------------------------------ */
 
-/* Signed range of the m residuals of `order` that start at v[0]. The caller
- * guarantees v[0 .. m + order) exists. */
-static void residual_range(const uint64_t *v, uint32_t m, unsigned order, int64_t *lo, int64_t *hi)
+typedef struct ranges {
+    int64_t lo[3], hi[3];
+} ranges;
+
+static inline void range_add(ranges *rg, unsigned order, int64_t r)
 {
-    int64_t mn = INT64_MAX, mx = INT64_MIN;
-    if (order == 0) {
-        for (uint32_t i = 0; i < m; i++) {
-            int64_t r = (int64_t)v[i];
-            mn = r < mn ? r : mn;
-            mx = r > mx ? r : mx;
-        }
-    } else if (order == 1) {
-        for (uint32_t i = 0; i < m; i++) {
-            int64_t r = (int64_t)(v[i + 1] - v[i]);
-            mn = r < mn ? r : mn;
-            mx = r > mx ? r : mx;
-        }
-    } else {
-        for (uint32_t i = 0; i < m; i++) {
-            int64_t r = (int64_t)((v[i + 2] - v[i + 1]) - (v[i + 1] - v[i]));
-            mn = r < mn ? r : mn;
-            mx = r > mx ? r : mx;
-        }
-    }
-    *lo = mn;
-    *hi = mx;
+    rg->lo[order] = r < rg->lo[order] ? r : rg->lo[order];
+    rg->hi[order] = r > rg->hi[order] ? r : rg->hi[order];
 }
 
-/* out[i] = residual i of `order` starting at v[0], minus base. */
-static void residual_fill(const uint64_t *v, uint32_t m, unsigned order, uint64_t base,
-                          uint64_t *out)
+static inline uint64_t residual(const uint64_t *v, uint32_t t, unsigned order)
 {
-    if (order == 0) {
-        for (uint32_t i = 0; i < m; i++)
-            out[i] = v[i] - base;
-    } else if (order == 1) {
-        for (uint32_t i = 0; i < m; i++)
-            out[i] = (v[i + 1] - v[i]) - base;
-    } else {
-        for (uint32_t i = 0; i < m; i++)
-            out[i] = ((v[i + 2] - v[i + 1]) - (v[i + 1] - v[i])) - base;
+    if (order == 0)
+        return v[t];
+    if (order == 1)
+        return v[t + 1] - v[t];
+    return (v[t + 2] - v[t + 1]) - (v[t + 1] - v[t]);
+}
+
+/* Folds residuals [t0, t1) of all three orders into rg; v[t1 + 1] must
+ * exist. Six independent cmp+cmov chains, values kept in registers. */
+static void fused_range(const uint64_t *v, uint32_t t0, uint32_t t1, ranges *rg)
+{
+    int64_t lo0 = rg->lo[0], lo1 = rg->lo[1], lo2 = rg->lo[2];
+    int64_t hi0 = rg->hi[0], hi1 = rg->hi[1], hi2 = rg->hi[2];
+    uint64_t a = v[t0], b = v[t0 + 1];
+    for (uint32_t t = t0; t < t1; t++) {
+        uint64_t c = v[t + 2];
+        int64_t r0 = (int64_t)a, r1 = (int64_t)(b - a), r2 = (int64_t)((c - b) - (b - a));
+        lo0 = r0 < lo0 ? r0 : lo0;
+        hi0 = r0 > hi0 ? r0 : hi0;
+        lo1 = r1 < lo1 ? r1 : lo1;
+        hi1 = r1 > hi1 ? r1 : hi1;
+        lo2 = r2 < lo2 ? r2 : lo2;
+        hi2 = r2 > hi2 ? r2 : hi2;
+        a = b;
+        b = c;
     }
+    rg->lo[0] = lo0, rg->lo[1] = lo1, rg->lo[2] = lo2;
+    rg->hi[0] = hi0, rg->hi[1] = hi1, rg->hi[2] = hi2;
 }
 
 /* The values stored before the miniblocks; returns how many (k). */
@@ -141,39 +143,96 @@ static uint32_t header_values(const uint64_t *v, uint32_t n, unsigned order, uin
     return k;
 }
 
-/* Exact encoded size of v[0..n) under `order`. */
-static size_t order_size(const uint64_t *v, uint32_t n, unsigned order)
+static size_t miniblock_size(uint32_t m, int64_t lo, int64_t hi)
 {
-    uint64_t hdr[2];
-    uint32_t k = header_values(v, n, order, hdr);
-    size_t size = 1;
-    for (uint32_t i = 0; i < k; i++)
-        size += varint_len(cts_zigzag((int64_t)hdr[i]));
-    uint32_t count = n - k;
-    for (uint32_t j = 0; j < count; j += MINIBLOCK) {
-        uint32_t m = count - j < MINIBLOCK ? count - j : MINIBLOCK;
-        int64_t lo, hi;
-        residual_range(v + j, m, order, &lo, &hi);
-        unsigned w = bit_width((uint64_t)hi - (uint64_t)lo);
-        size += 1 + varint_len(cts_zigzag(lo)) + packed_bytes(m, w);
-    }
-    return size;
+    return 1 + varint_len(cts_zigzag(lo)) + packed_bytes(m, bit_width((uint64_t)hi - (uint64_t)lo));
 }
 
-/* Writes the m values r[i] < 2^w, LSB-first, into ceil(m*w/8) bytes. */
-static void pack(const uint64_t *r, uint32_t m, unsigned w, uint8_t *dst)
+/* Exact encoded size of v[0..n) under each order. */
+static void order_sizes(const uint64_t *v, uint32_t n, size_t size[3])
+{
+    uint32_t both = n >= 2 ? n - 2 : 0; /* residuals all three orders have */
+    for (unsigned k = 0; k < 3; k++) {
+        uint64_t hdr[2];
+        uint32_t h = header_values(v, n, k, hdr);
+        size[k] = 1;
+        for (uint32_t i = 0; i < h; i++)
+            size[k] += varint_len(cts_zigzag((int64_t)hdr[i]));
+    }
+    for (uint32_t t0 = 0; t0 < n; t0 += MINIBLOCK) {
+        ranges rg = {{INT64_MAX, INT64_MAX, INT64_MAX}, {INT64_MIN, INT64_MIN, INT64_MIN}};
+        uint32_t t1 = t0 + MINIBLOCK < both ? t0 + MINIBLOCK : both;
+        if (t0 < t1)
+            fused_range(v, t0, t1, &rg);
+        for (unsigned k = 0; k < 3; k++) {
+            uint32_t count = n - (n < k ? n : k);
+            uint32_t end = t0 + MINIBLOCK < count ? t0 + MINIBLOCK : count;
+            for (uint32_t t = t1 > t0 ? t1 : t0; t < end; t++)
+                range_add(&rg, k, (int64_t)residual(v, t, k));
+            if (end > t0)
+                size[k] += miniblock_size(end - t0, rg.lo[k], rg.hi[k]);
+        }
+    }
+}
+
+/* out[i] = residual i of `order` starting at v[0]. Plain differences, so
+ * the compiler vectorises them. */
+static void residual_fill(const uint64_t *v, uint32_t m, unsigned order, uint64_t *out)
+{
+    if (order == 0) {
+        memcpy(out, v, (size_t)m * sizeof *out);
+    } else if (order == 1) {
+        for (uint32_t i = 0; i < m; i++)
+            out[i] = v[i + 1] - v[i];
+    } else {
+        for (uint32_t i = 0; i < m; i++)
+            out[i] = (v[i + 2] - v[i + 1]) - (v[i + 1] - v[i]);
+    }
+}
+
+/* Signed range of r[0..m), m >= 1, in four independent min/max lanes: one
+ * cmp+cmov chain would pay its latency on every value. */
+static void buf_range(const uint64_t *r, uint32_t m, int64_t *lo, int64_t *hi)
+{
+    int64_t mn[4], mx[4];
+    for (unsigned l = 0; l < 4; l++)
+        mn[l] = mx[l] = (int64_t)r[0];
+    uint32_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        int64_t a = (int64_t)r[i], b = (int64_t)r[i + 1];
+        int64_t c = (int64_t)r[i + 2], d = (int64_t)r[i + 3];
+        mn[0] = a < mn[0] ? a : mn[0], mx[0] = a > mx[0] ? a : mx[0];
+        mn[1] = b < mn[1] ? b : mn[1], mx[1] = b > mx[1] ? b : mx[1];
+        mn[2] = c < mn[2] ? c : mn[2], mx[2] = c > mx[2] ? c : mx[2];
+        mn[3] = d < mn[3] ? d : mn[3], mx[3] = d > mx[3] ? d : mx[3];
+    }
+    for (; i < m; i++) {
+        int64_t a = (int64_t)r[i];
+        mn[0] = a < mn[0] ? a : mn[0], mx[0] = a > mx[0] ? a : mx[0];
+    }
+    for (unsigned l = 1; l < 4; l++) {
+        mn[0] = mn[l] < mn[0] ? mn[l] : mn[0];
+        mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
+    }
+    *lo = mn[0];
+    *hi = mx[0];
+}
+
+/* Writes r[i] - base (each < 2^w), LSB-first, into ceil(m*w/8) bytes. */
+static void pack(const uint64_t *r, uint32_t m, unsigned w, uint64_t base, uint8_t *dst)
 {
     uint64_t acc = 0;
     unsigned fill = 0;
     size_t o = 0;
     for (uint32_t i = 0; i < m; i++) {
-        acc |= r[i] << fill;
+        uint64_t x = r[i] - base;
+        acc |= x << fill;
         fill += w;
         if (fill >= 64) {
             store_le64(dst + o, acc);
             o += 8;
             fill -= 64;
-            acc = fill ? r[i] >> (w - fill) : 0;
+            acc = fill ? x >> (w - fill) : 0;
         }
     }
     for (; fill > 0; fill = fill > 8 ? fill - 8 : 0) {
@@ -191,14 +250,14 @@ static uint8_t *write_miniblocks(const uint64_t *v, uint32_t n, unsigned order, 
     for (uint32_t j = 0; j < count; j += MINIBLOCK) {
         uint32_t m = count - j < MINIBLOCK ? count - j : MINIBLOCK;
         int64_t lo, hi;
-        residual_range(v + j, m, order, &lo, &hi);
+        residual_fill(v + j, m, order, buf);
+        buf_range(buf, m, &lo, &hi);
         unsigned w = bit_width((uint64_t)hi - (uint64_t)lo);
         *p++ = (uint8_t)w;
         p += cts_varint_put(p, cts_zigzag(lo));
         if (w == 0)
             continue;
-        residual_fill(v + j, m, order, (uint64_t)lo, buf);
-        pack(buf, m, w, p);
+        pack(buf, m, w, (uint64_t)lo, p);
         p += packed_bytes(m, w);
     }
     return p;
@@ -214,16 +273,12 @@ int cts_ints_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap)
 {
     if (n > CTS_BLOCK_MAX_COUNT)
         return CTS_EINVAL;
+    size_t size[3];
+    order_sizes(v, n, size);
     unsigned best = 0;
-    size_t best_size = order_size(v, n, 0);
-    for (unsigned order = 1; order <= 2; order++) {
-        size_t size = order_size(v, n, order);
-        if (size < best_size) {
-            best = order;
-            best_size = size;
-        }
-    }
-    if (best_size > cap)
+    for (unsigned order = 1; order <= 2; order++)
+        best = size[order] < size[best] ? order : best;
+    if (size[best] > cap)
         return CTS_ENOSPACE;
     uint64_t hdr[2];
     uint32_t k = header_values(v, n, best, hdr);
