@@ -99,15 +99,12 @@ const char *cts_db_io_backend(const cts_db *db);
  * Writing.
  * ------------------------------------------------------------------------ */
 typedef struct cts_tag {
-    const char *key;
-    uint32_t key_len;
-    const char *val;
-    uint32_t val_len;
+    cts_str key;
+    cts_str value;
 } cts_tag;
 
 typedef struct cts_field {
-    const char *key;
-    uint32_t key_len;
+    cts_str key;
     cts_type type;
     union {
         double f;
@@ -121,8 +118,7 @@ typedef struct cts_field {
 /* One point: all strings are borrowed for the duration of the call. Tags
  * may come in any order; their keys must be distinct. */
 typedef struct cts_point {
-    const char *measurement;
-    uint32_t measurement_len;
+    cts_str measurement;
     const cts_tag *tags;
     uint32_t ntags;
     const cts_field *fields;
