@@ -21,7 +21,8 @@
  *                           points (cts_block_info value_bytes / ts_bytes);
  *   block_bytes_per_value   whole blocks (header, statistics, both sections,
  *                           CRC) / points: what storage really costs;
- *   label                   the codec ids the blocks chose (docs/format.md).
+ *   label                   the codec ids the blocks chose, with block counts
+ *                           (ids in hex, as in docs/format.md).
  *
  * A dataset is generated, encoded and verified on the first run of either of
  * its benchmarks, before the timed loop: every block must decode to exactly
@@ -57,7 +58,7 @@ typedef struct codec_case {
     size_t block_count;
     double section_bytes_per_value;
     double block_bytes_per_value;
-    char label[80];
+    char label[160];
 } codec_case;
 
 struct bench_codec {
@@ -176,15 +177,19 @@ static int verify_block(codec_case *c, size_t b, const cts_block_info *info)
     return 0;
 }
 
-/* "codecs ts=0x02 value=0x04 (1024/1024 blocks)" for the most used pair. */
+/* "codecs ts/value 01/04 x604, 01/05 x420": every (timestamp codec, value
+ * codec) pair the blocks chose, with its number of blocks, in id order. */
 static void describe_codecs(codec_case *c, const uint32_t *pair_blocks)
 {
-    size_t best = 0;
-    for (size_t p = 1; p < 65536; p++)
-        if (pair_blocks[p] > pair_blocks[best])
-            best = p;
-    snprintf(c->label, sizeof c->label, "codecs ts=0x%02zx value=0x%02zx (%u/%zu blocks)",
-             best >> 8, best & 0xff, pair_blocks[best], c->block_count);
+    size_t used = (size_t)snprintf(c->label, sizeof c->label, "codecs ts/value");
+    const char *sep = " ";
+    for (size_t p = 0; p < 65536 && used < sizeof c->label; p++) {
+        if (pair_blocks[p] == 0)
+            continue;
+        used += (size_t)snprintf(c->label + used, sizeof c->label - used, "%s%02zx/%02zx x%u", sep,
+                                 p >> 8, p & 0xff, pair_blocks[p]);
+        sep = ", ";
+    }
 }
 
 static int verify_dataset(codec_case *c)
