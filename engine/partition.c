@@ -17,11 +17,12 @@
  *     ADD  (1): u32 series, u32 field, u64 seq, u64 offset, u32 length,
  *               u8 type, u32 count, 9 x u64: min_ts max_ts first last sum
  *               min max min_time max_time                       (L = 102)
- *     DEL  (2): u64 seq                                          (L = 9)
+ *     DEL  (2): u64 seq, u64 offset of the block removed         (L = 17)
  *     CKPT (3): u64 segment bytes covered                        (L = 9)
  */
 #include "partition.h"
 
+#include "column.h"
 #include "storage_int.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@
 #define REC_CKPT 3
 #define ADD_LEN 102
 #define SMALL_LEN 9
+#define DEL_LEN 17
 
 int64_t part_index_of(int64_t ts, int64_t width)
 {
@@ -148,11 +150,12 @@ int part_append(part *p, struct cts_io *io, const uint8_t *blk, uint32_t len, bl
     return queue_record(p, body, ADD_LEN);
 }
 
-int part_remove(part *p, uint64_t seq)
+int part_remove(part *p, uint64_t seq, uint64_t offset)
 {
-    uint8_t body[SMALL_LEN] = {REC_DEL};
+    uint8_t body[DEL_LEN] = {REC_DEL};
     cts_put_u64(body + 1, seq);
-    return queue_record(p, body, SMALL_LEN);
+    cts_put_u64(body + 9, offset);
+    return queue_record(p, body, DEL_LEN);
 }
 
 int part_write_index(part *p, struct cts_io *io)
@@ -217,11 +220,12 @@ static int loader_add(loader *l, const blockref *r)
     return 0;
 }
 
-/* DEL: forget the block with that seq (blocks are few per partition). */
-static void loader_del(loader *l, uint64_t seq)
+/* DEL: forget the block with that seq and offset (a rewritten block keeps
+ * its seq, so the offset tells the two apart). */
+static void loader_del(loader *l, uint64_t seq, uint64_t offset)
 {
     for (size_t i = 0; i < l->n; i++) {
-        if (l->refs[i].seq == seq) {
+        if (l->refs[i].seq == seq && l->refs[i].offset == offset) {
             memmove(&l->refs[i], &l->refs[i + 1], (l->n - i - 1) * sizeof *l->refs);
             l->n--;
             if (i < l->n_trusted)
@@ -238,8 +242,8 @@ static int apply_record(loader *l, const uint8_t *b, uint32_t len, uint64_t end)
         get_add(b, &r);
         return loader_add(l, &r);
     }
-    if (b[0] == REC_DEL && len == SMALL_LEN) {
-        loader_del(l, cts_get_u64(b + 1));
+    if (b[0] == REC_DEL && len == DEL_LEN) {
+        loader_del(l, cts_get_u64(b + 1), cts_get_u64(b + 9));
         return 0;
     }
     if (b[0] == REC_CKPT && len == SMALL_LEN) {
@@ -384,7 +388,7 @@ static int deliver(loader *l, part_block_fn fn, void *ctx, part_report *rep)
     for (size_t i = 0; i < l->n; i++) {
         if (i >= l->n_trusted && !block_valid(l->p, &l->refs[i])) {
             rep->blocks_dropped++;
-            int rc = part_remove(l->p, l->refs[i].seq);
+            int rc = part_remove(l->p, l->refs[i].seq, l->refs[i].offset);
             if (rc)
                 return rc;
             continue;
@@ -478,4 +482,37 @@ void part_unref(part *p)
         p->vfs->close(p->vfs->ctx, p->idx_fd);
     cts_buf_fini(&p->idx_pending);
     cts_free(p);
+}
+
+int part_load(part *p, const blockref *ref, struct cts_run *out, char *errmsg, size_t errcap)
+{
+    uint8_t *buf = cts_malloc(ref->len ? ref->len : 1);
+    cts_block_info info;
+    cts_block_output o;
+    int rc = CTS_ENOMEM;
+    if (!buf)
+        return rc;
+    if ((rc = part_read(p, ref->offset, ref->len, buf)))
+        goto fail;
+    if ((rc = cts_block_info_read(buf, ref->len, &info)) < 0)
+        goto fail;
+    if (info.type != out->type || info.count != ref->stats.count) {
+        rc = CTS_ECORRUPT;
+        goto fail;
+    }
+    if ((rc = cts_run_reserve(out, info.count, info.str_bytes)))
+        goto fail;
+    cts_run_output(out, &o);
+    if ((rc = cts_block_decode(buf, ref->len, &o)) < 0)
+        goto fail;
+    out->count = (uint32_t)rc;
+    cts_free(buf);
+    return 0;
+fail:
+    if (rc != CTS_ENOMEM)
+        snprintf(errmsg, errcap,
+                 "%s/segment: block at offset %" PRIu64 " (series %u, field %u): %s", p->dir,
+                 ref->offset, ref->series_id, ref->field_id, cts_strerror(rc));
+    cts_free(buf);
+    return rc;
 }

@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 
 struct cts_io;
+struct cts_run;
 
 /* One block as the index describes it. */
 typedef struct blockref {
@@ -84,8 +85,13 @@ CTS_MUST_USE int part_open(const cts_vfs *vfs, const char *root, int64_t index, 
  * its ADD record; fills ref->offset and ref->len. */
 CTS_MUST_USE int part_append(part *p, struct cts_io *io, const uint8_t *blk, uint32_t len,
                              blockref *ref);
-/* Queue a DEL record for the block with seal seq `seq`. */
-CTS_MUST_USE int part_remove(part *p, uint64_t seq);
+/* Queue a DEL record for the block with seal seq `seq` at `offset`. */
+CTS_MUST_USE int part_remove(part *p, uint64_t seq, uint64_t offset);
+/* Read and decode the block `ref` of p into `out` (an empty run of its
+ * type). Errors: CTS_ECHECKSUM / CTS_ECORRUPT (errmsg names the file,
+ * offset and series), CTS_EIO, CTS_ENOMEM. */
+CTS_MUST_USE int part_load(part *p, const blockref *ref, struct cts_run *out, char *errmsg,
+                           size_t errcap);
 /* Write queued index records (no fsync). */
 CTS_MUST_USE int part_write_index(part *p, struct cts_io *io);
 /* fsync the segment, append CKPT, write and fsync the index. */

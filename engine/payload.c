@@ -106,7 +106,7 @@ static int decimal_exponent(double v, int64_t *k)
     return -1;
 }
 
-int pl_put_value(cts_buf *b, uint32_t field_id, cts_type type, const pl_value *v)
+int pl_put_value(cts_buf *b, uint32_t field_id, cts_type type, const cts_value *v)
 {
     size_t need = 10 + 10 + (type == CTS_TYPE_STRING ? v->s.len : 0);
     if (cts_buf_reserve(b, need))
@@ -294,7 +294,7 @@ static bool get_float(pl_reader *r, double *f)
 }
 
 int pl_get_value(pl_reader *r, uint32_t *field_id, cts_type (*type_of)(void *, uint32_t), void *ctx,
-                 cts_type *type, pl_value *v)
+                 cts_type *type, cts_value *v)
 {
     uint64_t x;
     bool ok = get_u32(r, field_id);

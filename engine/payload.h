@@ -22,7 +22,7 @@
 #ifndef CTS_PAYLOAD_H
 #define CTS_PAYLOAD_H
 
-#include "cts_engine.h"
+#include "column.h"
 
 /* A growable byte buffer. Zero-initialised is empty. */
 typedef struct cts_buf {
@@ -35,15 +35,6 @@ void cts_buf_fini(cts_buf *b);
 
 enum { PL_SERIES = 'S', PL_FIELD = 'F', PL_POINT = 'P', PL_DELETE = 'D' };
 
-/* A value of a field, as the head stores it. */
-typedef union pl_value {
-    double f;
-    int64_t i;
-    uint64_t u;
-    uint8_t b;
-    cts_str s;
-} pl_value;
-
 /* Writers: each appends one entry; CTS_ENOMEM leaves b as it was. */
 CTS_MUST_USE int pl_put_series(cts_buf *b, uint32_t id, cts_str m, const cts_tag *tags,
                                uint32_t ntags);
@@ -51,7 +42,7 @@ CTS_MUST_USE int pl_put_field(cts_buf *b, uint32_t id, cts_str m, cts_str name, 
 /* A point entry's head; its nvalues values follow through pl_put_value. */
 CTS_MUST_USE int pl_put_point(cts_buf *b, uint32_t series_id, int64_t ts, int64_t *prev_ts,
                               uint32_t nvalues);
-CTS_MUST_USE int pl_put_value(cts_buf *b, uint32_t field_id, cts_type type, const pl_value *v);
+CTS_MUST_USE int pl_put_value(cts_buf *b, uint32_t field_id, cts_type type, const cts_value *v);
 CTS_MUST_USE int pl_put_delete(cts_buf *b, cts_str m, const uint32_t *ids, size_t n, int64_t t0,
                                int64_t t1);
 
@@ -83,7 +74,7 @@ CTS_MUST_USE int pl_next(pl_reader *r, pl_entry *e);
 /* Inside a point entry: next value, given a function from field id to type. */
 CTS_MUST_USE int pl_get_value(pl_reader *r, uint32_t *field_id,
                               cts_type (*type_of)(void *, uint32_t), void *ctx, cts_type *type,
-                              pl_value *v);
+                              cts_value *v);
 /* Inside a delete entry: next series id (ascending). The caller reads all
  * n_ids of them before the next pl_next. */
 CTS_MUST_USE int pl_get_delete_id(pl_reader *r, uint32_t *prev, uint32_t *id);

@@ -1,0 +1,334 @@
+/*
+ * db_open.c: opening a database (recovery) and closing it.
+ *
+ * Recovery order matters: the catalog first (series and fields made durable
+ * by earlier checkpoints), then the partitions (sealed blocks; those written
+ * after the last checkpoint are checked and dropped if torn), then the WAL,
+ * whose records re-create what the checkpoint did not cover: definitions the
+ * catalog file lacks, points, and deletes, in their original order.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Thread_local char open_error[768];
+
+const char *cts_db_open_error(void)
+{
+    return open_error;
+}
+
+void cts_db_opts_init(cts_db_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fsync = CTS_DB_FSYNC_INTERVAL;
+    o->fsync_interval_ms = 1000;
+    o->partition_ns = INT64_C(86400000000000);
+    o->memory_budget_bytes = 256ull << 20;
+    o->max_series = 10000000;
+    o->block_points = CTS_BLOCK_DEFAULT_COUNT;
+    o->wal_checkpoint_bytes = 256ull << 20;
+    o->io = CTS_DB_IO_AUTO;
+}
+
+static bool opts_valid(const cts_db_opts *o)
+{
+    return o->partition_ns > 0 && o->block_points > 0 && o->block_points <= CTS_BLOCK_MAX_COUNT &&
+           o->fsync <= CTS_DB_FSYNC_NEVER && o->io <= CTS_DB_IO_PWRITE && o->retention_ns >= 0;
+}
+
+static int make_dir(const cts_vfs *vfs, const char *path)
+{
+    int rc = vfs->mkdir(vfs->ctx, path, 0755);
+    return rc == -EEXIST ? 0 : rc < 0 ? cts_err_from_errno(rc) : 0;
+}
+
+/* ---- loading partitions ---- */
+
+static int add_loaded_block(void *ctx, part *p, const blockref *b)
+{
+    cts_db *db = ctx;
+    column *c;
+    int rc = db_column_get(db, b->series_id, b->field_id, (cts_type)b->type, &c);
+    if (rc == CTS_ECORRUPT || rc == CTS_EINVAL)
+        return db_fail(db, CTS_ECORRUPT,
+                       "%s/index: block of series %u field %u has type %d, "
+                       "another block of that column has another",
+                       p->dir, b->series_id, b->field_id, b->type);
+    if (rc == 0)
+        rc = db_column_add_block(c, p, b);
+    if (b->seq >= db->next_seq)
+        db->next_seq = b->seq + 1;
+    return rc;
+}
+
+static bool parse_index(const char *name, int64_t *index)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(name, &end, 10);
+    return *name && *end == 0 && errno == 0 && (*index = v, true);
+}
+
+typedef struct dir_names {
+    int64_t *idx;
+    size_t n, cap;
+} dir_names;
+
+static int collect(void *arg, const char *name)
+{
+    dir_names *d = arg;
+    int64_t index;
+    if (!parse_index(name, &index))
+        return 0; /* not ours: leave it alone */
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        int64_t *n = cts_realloc(d->idx, cap * sizeof *n);
+        if (!n)
+            return CTS_ENOMEM;
+        d->idx = n;
+        d->cap = cap;
+    }
+    d->idx[d->n++] = index;
+    return 0;
+}
+
+/* A directory without an index is what a crash during a partition drop
+ * leaves: finish the drop. */
+static int finish_drop(cts_db *db, const char *root, int64_t index)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%lld/segment", root, (long long)index);
+    db->vfs->unlink(db->vfs->ctx, path);
+    snprintf(path, sizeof path, "%s/%lld", root, (long long)index);
+    int rc = db->vfs->rmdir(db->vfs->ctx, path);
+    return rc < 0 && rc != -ENOENT ? cts_err_from_errno(rc) : 0;
+}
+
+static int load_partitions(cts_db *db)
+{
+    char root[4096];
+    dir_names d = {0};
+    snprintf(root, sizeof root, "%s/p", db->dir);
+    int rc = db->vfs->list_dir(db->vfs->ctx, root, collect, &d);
+    if (rc < 0 && rc > -4096 && rc != CTS_ENOMEM)
+        rc = cts_err_from_errno(rc);
+    for (size_t i = 0; i < d.n && rc == 0; i++) {
+        part *p;
+        part_report rep = {0};
+        rc = part_open(db->vfs, root, d.idx[i], db->opts.partition_ns, false, add_loaded_block, db,
+                       &p, &rep, db->errmsg, sizeof db->errmsg);
+        if (rc == CTS_ENOTFOUND) {
+            rc = finish_drop(db, root, d.idx[i]);
+            continue;
+        }
+        if (rc == 0 && (rc = db_part_insert(db, p)))
+            part_unref(p);
+        if (rc == 0 && (rep.blocks_dropped || rep.torn_bytes))
+            fprintf(stderr,
+                    "cityts: %s/%lld: dropped %llu unsynced blocks and %llu torn index "
+                    "bytes; their points are replayed from the WAL\n",
+                    root, (long long)d.idx[i], (unsigned long long)rep.blocks_dropped,
+                    (unsigned long long)rep.torn_bytes);
+    }
+    cts_free(d.idx);
+    return rc;
+}
+
+/* ---- WAL replay ---- */
+
+static cts_type field_type(void *ctx, uint32_t id)
+{
+    cts_type t = 0;
+    if (cts_catalog_field_get(ctx, id, NULL, NULL, &t))
+        return 0;
+    return t;
+}
+
+static int replay_series(cts_db *db, const pl_entry *e)
+{
+    uint32_t id;
+    int rc = cts_catalog_series_intern(db->cat, e->m, e->tags, e->ntags, &id, NULL);
+    if (rc == 0 && id != e->id)
+        rc = CTS_ECORRUPT;
+    return rc;
+}
+
+static int replay_point(cts_db *db, pl_reader *r, const pl_entry *e)
+{
+    pending pv = {.series_id = e->id, .ts = e->ts};
+    int rc = 0;
+    pthread_rwlock_wrlock(&db->lock);
+    for (uint32_t k = 0; k < e->nvalues && rc == 0; k++) {
+        rc = pl_get_value(r, &pv.field_id, field_type, db->cat, &pv.type, &pv.v);
+        if (rc == 0)
+            rc = db_apply(db, &pv);
+    }
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+int db_apply_delete(cts_db *db, cts_str m, const uint32_t *ids, size_t n, int64_t t0, int64_t t1);
+
+static int replay_delete(cts_db *db, pl_reader *r, const pl_entry *e)
+{
+    uint32_t *ids = cts_malloc((e->n_ids + 1) * sizeof *ids), prev = 0;
+    int rc = ids ? 0 : CTS_ENOMEM;
+    for (size_t i = 0; i < e->n_ids && rc == 0; i++)
+        rc = pl_get_delete_id(r, &prev, &ids[i]);
+    if (rc == 0)
+        rc = db_apply_delete(db, e->m, ids, e->n_ids, e->t0, e->t1);
+    cts_free(ids);
+    return rc;
+}
+
+static int replay_record(void *ctx, uint64_t seq, const void *payload, size_t len)
+{
+    cts_db *db = ctx;
+    pl_reader r;
+    pl_entry *e = cts_malloc(sizeof *e);
+    int rc = e ? 0 : CTS_ENOMEM;
+    pl_reader_init(&r, payload, len);
+    while (rc == 0 && (rc = pl_next(&r, e)) == 1) {
+        switch (e->kind) {
+        case PL_SERIES:
+            rc = replay_series(db, e);
+            break;
+        case PL_FIELD:
+            rc = cts_catalog_field_restore(db->cat, e->id, e->m, e->name, e->type);
+            break;
+        case PL_POINT:
+            rc = replay_point(db, &r, e);
+            break;
+        case PL_DELETE:
+            rc = replay_delete(db, &r, e);
+            break;
+        }
+    }
+    cts_free(e);
+    if (rc == CTS_ECORRUPT && !db->errmsg[0])
+        db_fail(db, rc, "WAL record %llu: payload does not match the catalog",
+                (unsigned long long)seq);
+    return rc;
+}
+
+static cts_wal_fsync wal_policy(cts_fsync_policy p)
+{
+    return p == CTS_DB_FSYNC_ALWAYS  ? CTS_FSYNC_ALWAYS
+           : p == CTS_DB_FSYNC_NEVER ? CTS_FSYNC_NEVER
+                                     : CTS_FSYNC_INTERVAL;
+}
+
+static int open_wal(cts_db *db)
+{
+    char path[4096];
+    cts_wal_opts wo = {.vfs = db->vfs,
+                       .io = (cts_io_backend)db->opts.io,
+                       .fsync = wal_policy(db->opts.fsync),
+                       .interval_ms = db->opts.fsync_interval_ms,
+                       .on_corrupt = db->opts.quarantine_wal ? CTS_WAL_CORRUPT_QUARANTINE
+                                                             : CTS_WAL_CORRUPT_FAIL};
+    snprintf(path, sizeof path, "%s/wal", db->dir);
+    int rc = cts_wal_open(path, &wo, &db->wal);
+    if (rc)
+        return db_fail(db, rc, "%s: %s", path, cts_strerror(rc));
+    rc = cts_wal_replay(db->wal, replay_record, db, NULL);
+    if (rc && !db->errmsg[0])
+        db_fail(db, rc, "%s", cts_wal_errmsg(db->wal));
+    cts_wal_stats ws;
+    cts_wal_stats_get(db->wal, &ws);
+    db->wal_bytes_at_ckpt = ws.bytes_written;
+    return rc;
+}
+
+static int open_parts(cts_db *db)
+{
+    char path[4096];
+    cts_catalog_options co = {.max_series = db->opts.max_series};
+    int rc = make_dir(db->vfs, db->dir);
+    if (rc)
+        return db_fail(db, rc, "%s: cannot create the directory: %s", db->dir, cts_strerror(rc));
+    snprintf(path, sizeof path, "%s/p", db->dir);
+    if ((rc = make_dir(db->vfs, path)))
+        return db_fail(db, rc, "%s: %s", path, cts_strerror(rc));
+    if ((rc = cts_io_create(db->vfs, (cts_io_backend)db->opts.io, &db->io)))
+        return db_fail(db, rc, "cannot set up I/O: %s", cts_strerror(rc));
+    if ((rc = cts_catalog_create(&co, &db->cat)))
+        return rc;
+    if ((rc = cts_catalog_open(db->cat, db->vfs, db->dir, NULL)))
+        return db_fail(db, rc, "%s", cts_catalog_errmsg(db->cat));
+    return load_partitions(db);
+}
+
+int cts_db_open(const char *dir, const cts_db_opts *opts, cts_db **out)
+{
+    cts_db_opts defaults;
+    int rc = CTS_EINVAL;
+    cts_db *db = NULL;
+    open_error[0] = 0;
+    if (!opts) {
+        cts_db_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (out)
+        *out = NULL;
+    if (!dir || !out || !opts_valid(opts))
+        goto fail;
+    rc = CTS_ENOMEM;
+    if (!(db = cts_calloc(1, sizeof *db)) || !(db->dir = cts_malloc(strlen(dir) + 1)))
+        goto fail;
+    strcpy(db->dir, dir);
+    db->opts = *opts;
+    db->vfs = opts->vfs ? opts->vfs : cts_vfs_posix();
+    pthread_mutex_init(&db->write_mu, NULL);
+    pthread_rwlock_init(&db->lock, NULL);
+    if ((rc = open_parts(db)) || (rc = open_wal(db)))
+        goto fail;
+    *out = db;
+    return 0;
+fail:
+    snprintf(open_error, sizeof open_error, "%s",
+             db && db->errmsg[0] ? db->errmsg : cts_strerror(rc));
+    if (db)
+        db->opts.read_only = true; /* close must not checkpoint a half-open database */
+    cts_db_close(db);
+    return rc;
+}
+
+int cts_db_close(cts_db *db)
+{
+    if (!db)
+        return 0;
+    int rc = 0;
+    if (db->wal && db->cat && !db->opts.read_only && !db->poisoned)
+        rc = cts_db_flush(db);
+    int wrc = cts_wal_close(db->wal);
+    if (rc == 0 && !db->opts.read_only && !db->poisoned)
+        rc = wrc;
+    cts_catalog_destroy(db->cat);
+    cts_io_destroy(db->io);
+    db_columns_free(db);
+    cts_buf_fini(&db->payload);
+    cts_free(db->pend);
+    cts_free(db->blkbuf);
+    if (db->dir) {
+        pthread_mutex_destroy(&db->write_mu);
+        pthread_rwlock_destroy(&db->lock);
+    }
+    cts_free(db->dir);
+    cts_free(db);
+    return rc;
+}
+
+const char *cts_db_errmsg(const cts_db *db)
+{
+    return db ? db->errmsg : "no database";
+}
+
+const char *cts_db_io_backend(const cts_db *db)
+{
+    return cts_io_backend_name(db->io);
+}
