@@ -305,8 +305,8 @@ static inline __attribute__((always_inline)) void unpack8(const uint8_t *p, uint
     for (unsigned j = 0; j < 8; j++) {
         const unsigned bit = j * w, s = bit % 8;
         uint64_t x = load_le64(p + bit / 8) >> s;
-        /* Above 56 bits a value can straddle 9 bytes. */
-        if (w > 56 && s != 0)
+        /* Above 57 bits a value can straddle 9 bytes (s <= 7). */
+        if (w > 57 && s != 0)
             x |= (uint64_t)p[bit / 8 + 8] << ((64 - s) & 63);
         o[j] = base + (x & mask);
     }
