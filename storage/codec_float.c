@@ -90,7 +90,14 @@
  */
 #include "storage_int.h"
 
+#include <float.h>
 #include <math.h>
+
+/* Verification is only as good as the promise that the decoder computes in
+ * the same IEEE double arithmetic as the encoder (no x87 excess precision). */
+#if FLT_EVAL_METHOD != 0
+#error "codec_float.c needs FLT_EVAL_METHOD == 0"
+#endif
 
 #define ALP_MAX_EXP 18u
 #define ALP_CHUNK 1024u
@@ -204,39 +211,6 @@ static int raw_decode(const uint8_t *src, size_t len, double *out, uint32_t n)
 }
 
 /* ------------------------------------------------------------------------
- * ALP: exponent choice
- * ------------------------------------------------------------------------ */
-
-/* True when v survives scaling by p10 and alp_dec() bit-exactly. */
-static inline bool alp_exact(double v, double p10)
-{
-    double x = v * p10;
-    if (!(fabs(x) < ALP_SCALE_LIMIT))
-        return false;
-    return dbits(alp_dec(dbits(x + ALP_MAGIC) - ALP_MAGIC_BITS, p10)) == dbits(v);
-}
-
-/* Picks the exponent from a sample of v; returns false when no exponent
- * makes more than three quarters of the sample exact. */
-static bool alp_pick_exponent(const double *v, uint32_t n, uint32_t *e_out)
-{
-    uint32_t s = n < ALP_SAMPLE ? n : ALP_SAMPLE;
-    uint32_t best = 0, best_e = 0;
-
-    for (uint32_t e = 0; e <= ALP_MAX_EXP && best < s; e++) {
-        uint32_t hits = 0;
-        for (uint32_t k = 0; k < s; k++)
-            hits += alp_exact(v[(uint64_t)k * n / s], pow10_tab[e]);
-        if (hits > best) {
-            best = hits;
-            best_e = e;
-        }
-    }
-    *e_out = best_e;
-    return 4 * (uint64_t)best >= 3 * (uint64_t)s;
-}
-
-/* ------------------------------------------------------------------------
  * ALP: encoding
  * ------------------------------------------------------------------------ */
 
@@ -280,24 +254,47 @@ SIMD_CLONES static uint32_t alp_scale(const double *v, uint32_t m, double p10, u
     return x;
 }
 
-/* Collects the x exception positions of a chunk into pos[] and overwrites
- * their integers with a neighbour's. Rechecks with the stored d, so the
- * positions are exactly the values the decoder would get wrong. */
-static void alp_exceptions(const double *v, uint32_t m, double p10, uint64_t *d, uint16_t *pos,
-                           uint32_t x)
+/* Picks the exponent from a sample of v: the smallest e with the fewest
+ * exceptions, counted by alp_scale() itself. Returns false when every e
+ * leaves more than a quarter of the sample as exceptions. */
+static bool alp_pick_exponent(const double *v, uint32_t n, uint32_t *e_out)
 {
-    uint32_t k = 0, lead = 0;
+    double sample[ALP_SAMPLE];
+    uint64_t d[ALP_SAMPLE];
+    uint32_t s = n < ALP_SAMPLE ? n : ALP_SAMPLE;
+    uint32_t fewest = s + 1, best_e = 0;
 
-    for (uint32_t i = 0; i < m && k < x; i++) {
-        pos[k] = (uint16_t)i;
-        k += dbits(alp_dec(d[i], p10)) != dbits(v[i]);
+    for (uint32_t k = 0; k < s; k++)
+        sample[k] = v[(uint64_t)k * n / s];
+    for (uint32_t e = 0; e <= ALP_MAX_EXP && fewest > 0; e++) {
+        uint32_t x = alp_scale(sample, s, pow10_tab[e], d);
+        if (x < fewest) {
+            fewest = x;
+            best_e = e;
+        }
+    }
+    *e_out = best_e;
+    return 4 * (uint64_t)fewest <= (uint64_t)s;
+}
+
+/* Collects the exception positions of a chunk into pos[] and overwrites
+ * their integers with a neighbour's; returns their count. Rechecks with the
+ * stored d, so the positions are exactly the values alp_dec() gets wrong. */
+static uint32_t alp_exceptions(const double *v, uint32_t m, double p10, uint64_t *d, uint16_t *pos)
+{
+    uint32_t x = 0, lead = 0;
+
+    for (uint32_t i = 0; i < m; i++) {
+        pos[x] = (uint16_t)i;
+        x += dbits(alp_dec(d[i], p10)) != dbits(v[i]);
     }
     while (lead < x && pos[lead] == lead)
         lead++;
-    for (k = 0; k < x; k++) {
+    for (uint32_t k = 0; k < x; k++) {
         uint32_t p = pos[k];
         d[p] = p > 0 ? d[p - 1] : (lead < m ? d[lead] : 0);
     }
+    return x;
 }
 
 /* Writes the exception list of a chunk at dst[0..cap); returns its size or
@@ -325,14 +322,14 @@ static int alp_encode_chunk(const double *v, uint32_t m, double p10, uint32_t *b
                             size_t cap)
 {
     uint64_t d[ALP_CHUNK];
-    uint16_t pos[ALP_CHUNK];
+    uint16_t pos[ALP_CHUNK + 1];
 
     uint32_t x = alp_scale(v, m, p10, d);
+    if (x > 0)
+        x = alp_exceptions(v, m, p10, d, pos);
     if (x > *budget)
         return CTS_ELIMIT;
     *budget -= x;
-    if (x > 0)
-        alp_exceptions(v, m, p10, d, pos, x);
     if (cap < 2)
         return CTS_ENOSPACE;
     /* A stream above 8 bytes a value loses to RAW anyway; the cap also keeps
@@ -575,6 +572,14 @@ typedef struct bitr {
 static inline bool br_get(bitr *r, unsigned nb, uint64_t *out)
 {
     if (r->avail < nb) {
+        if (r->len - r->at >= 8) {
+            /* Whole bytes that fit above the bits held (avail < 32 here). */
+            unsigned take = (63 - r->avail) / 8;
+            uint64_t w = load_le64(r->p + r->at) & ((1ull << (8 * take)) - 1);
+            r->acc |= w << r->avail;
+            r->avail += 8 * take;
+            r->at += take;
+        }
         while (r->avail <= 56 && r->at < r->len) {
             r->acc |= (uint64_t)r->p[r->at++] << r->avail;
             r->avail += 8;

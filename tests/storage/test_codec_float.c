@@ -440,6 +440,33 @@ static void test_decimals_with_exceptions(void **state)
     free(e.buf);
 }
 
+/* ALP keeps up to n/8 exceptions and gives up beyond; a chunk made only of
+ * exceptions is fine within the budget. */
+static void test_exception_budget(void **state)
+{
+    (void)state;
+    double *v = malloc(8192 * sizeof *v);
+    for (uint32_t extra = 0; extra < 2; extra++) {
+        for (uint32_t i = 0; i < 1024; i++)
+            v[i] = (double)(150 + i % 37) / 10.0;
+        /* Off the sample's positions (multiples of 32), so the sample
+         * still votes for ALP. */
+        for (uint32_t k = 0; k < 128; k++)
+            v[8 * k + 1] = from_bits(0x7ff8000000000000ull + k);
+        if (extra)
+            v[2] = -0.0;
+        encoded e = check_roundtrip(v, 1024);
+        assert_int_equal(e.codec == CTS_CODEC_F_ALP, extra == 0);
+        free(e.buf);
+    }
+    for (uint32_t i = 0; i < 8192; i++)
+        v[i] = i < 1024 ? -0.0 : (double)(i % 1000) / 100.0;
+    encoded e = check_roundtrip(v, 8192);
+    assert_int_equal(e.codec, CTS_CODEC_F_ALP);
+    free(e.buf);
+    free(v);
+}
+
 static void test_n_one_and_max(void **state)
 {
     (void)state;
@@ -835,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_constant_blocks),
         cmocka_unit_test(test_extremes_and_specials),
         cmocka_unit_test(test_decimals_with_exceptions),
+        cmocka_unit_test(test_exception_budget),
         cmocka_unit_test(test_n_one_and_max),
         cmocka_unit_test(test_zero_and_invalid_n),
         cmocka_unit_test(test_enospace_every_cap),
