@@ -124,7 +124,16 @@ size_t cts_ts_bound(uint32_t n);
 int cts_ts_encode(const int64_t *ts, uint32_t n, uint8_t *dst, size_t cap, uint8_t *codec);
 int cts_ts_decode(uint8_t codec, const uint8_t *src, size_t len, int64_t *out, uint32_t n);
 
-/* ---- float64 (codec_float.c): ALP decimal, XOR, or raw, smallest wins ---- */
+/* ---- float64 (codec_float.c): ALP decimal, XOR, or raw, smallest wins ----
+ * cts_float_bound(n) is 8n, the RAW size; the choice never depends on cap, so
+ * any cap gives the same bytes or CTS_ENOSPACE. Beyond the common contract,
+ * encode returns CTS_EINVAL when n > CTS_BLOCK_MAX_COUNT, and CTS_ENOMEM only
+ * when cap < cts_float_bound(n) (it then encodes into a temporary buffer).
+ * n == 0 encodes as RAW in 0 bytes. decode's codec is the transform id
+ * without CTS_CODEC_LZ4: RAW, F_ALP or F_XOR; anything else is CTS_ECORRUPT.
+ * Only RAW checks n against len: an XOR or ALP stream may also decode as a
+ * different count (zero padding, constant miniblocks); the block header's
+ * count is the authority. */
 size_t cts_float_bound(uint32_t n);
 int cts_float_encode(const double *v, uint32_t n, uint8_t *dst, size_t cap, uint8_t *codec);
 int cts_float_decode(uint8_t codec, const uint8_t *src, size_t len, double *out, uint32_t n);
