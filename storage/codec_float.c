@@ -28,7 +28,10 @@
  * integer (ties to even, the default rounding mode) and puts that integer in
  * the low mantissa bits, so int64 <-> double conversion is one integer add
  * plus one float subtract. That keeps the encode and decode loops free of
- * calls and branches, so the compiler vectorises them with plain SSE2.
+ * calls and branches, and expressible in portable vector types (no x86-64
+ * before AVX-512 converts int64 to double in SIMD registers). Decoding a
+ * chunk is then: unpack the integers (cts_ints), one add-subtract-divide
+ * pass, patch the exceptions.
  *
  * Choosing ALP's exponent: up to 32 values spread over the block are tried
  * with e = 0..18; the smallest e with the most exact round-trips wins. If
@@ -71,7 +74,8 @@
  *   FIELD                          BITS  MEANING
  *   first value                    64    bit pattern of v[0]
  *   then for each next value, x = bits(v[i]) ^ bits(v[i-1]):
- *   flag 0                         2     x == 0
+ *   flag 0                         2     x == 0 (the stored lead stays,
+ *                                  where Chimp forgets it)
  *   flag 1, code, s, centre        2+3+6+s   x has more than 6 trailing zero
  *                                  bits: lead = LEAD[code] leading zeros
  *                                  (rounded down), s >= 1 significant bits,
