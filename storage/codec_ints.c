@@ -48,6 +48,15 @@
 #define PACKED_MAX (MINIBLOCK * 8u)
 #define LOAD_SLACK 8u
 
+/* X(w) for every nonzero width: instantiates the per-width packers. */
+#define FOR_EACH_WIDTH(X)                                                                          \
+    X(1)                                                                                           \
+    X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18)  \
+        X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) X(33)  \
+            X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)    \
+                X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56) X(57) X(58) X(59) X(60)      \
+                    X(61) X(62) X(63) X(64)
+
 static inline uint64_t load_le64(const uint8_t *p)
 {
     uint64_t x;
@@ -218,27 +227,60 @@ static void buf_range(const uint64_t *r, uint32_t m, int64_t *lo, int64_t *hi)
     *hi = mx[0];
 }
 
-/* Writes r[i] - base (each < 2^w), LSB-first, into ceil(m*w/8) bytes. */
-static void pack(const uint64_t *r, uint32_t m, unsigned w, uint64_t base, uint8_t *dst)
+/* Packs 8 values r[j] - base (each < 2^w) into exactly w bytes, LSB-first.
+ * Inlined into one function per width: with w constant and the loop
+ * unrolled, every shift and every "word full" test is decided at compile
+ * time. */
+static inline __attribute__((always_inline)) void pack8(const uint64_t *r, uint64_t base,
+                                                        uint8_t *dst, const unsigned w)
 {
     uint64_t acc = 0;
-    unsigned fill = 0;
-    size_t o = 0;
-    for (uint32_t i = 0; i < m; i++) {
-        uint64_t x = r[i] - base;
-        acc |= x << fill;
+    unsigned fill = 0, o = 0;
+#pragma GCC unroll 8
+    for (unsigned j = 0; j < 8; j++) {
+        uint64_t x = r[j] - base;
+        acc |= x << (fill & 63);
         fill += w;
         if (fill >= 64) {
             store_le64(dst + o, acc);
             o += 8;
             fill -= 64;
-            acc = fill ? x >> (w - fill) : 0;
+            acc = fill ? x >> ((w - fill) & 63) : 0;
         }
     }
-    for (; fill > 0; fill = fill > 8 ? fill - 8 : 0) {
-        dst[o++] = (uint8_t)acc;
-        acc >>= 8;
+#pragma GCC unroll 8
+    for (unsigned b = 0; b < fill / 8; b++)
+        dst[o + b] = (uint8_t)(acc >> (8 * b));
+}
+
+typedef void (*pack_fn)(const uint64_t *r, uint64_t base, uint8_t *dst, uint32_t groups);
+
+#define PACK_DEFINE(W)                                                                             \
+    static void pack_##W(const uint64_t *r, uint64_t base, uint8_t *dst, uint32_t groups)          \
+    {                                                                                              \
+        for (uint32_t g = 0; g < groups; g++)                                                      \
+            pack8(r + 8 * g, base, dst + (size_t)g * (W), (W));                                    \
     }
+FOR_EACH_WIDTH(PACK_DEFINE)
+
+#define PACK_ENTRY(W) pack_##W,
+static const pack_fn pack_table[65] = {NULL, FOR_EACH_WIDTH(PACK_ENTRY)};
+
+/* Writes r[i] - base (each < 2^w, w >= 1), LSB-first, into exactly
+ * ceil(m*w/8) bytes; a partial last group goes through a local buffer so
+ * nothing past those bytes is written. */
+static void pack(const uint64_t *r, uint32_t m, unsigned w, uint64_t base, uint8_t *dst)
+{
+    uint32_t full = m / 8, rest = m % 8;
+    pack_table[w](r, base, dst, full);
+    if (rest == 0)
+        return;
+    uint64_t last[8];
+    uint8_t tmp[64];
+    for (unsigned j = 0; j < 8; j++)
+        last[j] = j < rest ? r[8 * full + j] : base;
+    pack_table[w](last, base, tmp, 1);
+    memcpy(dst + (size_t)full * w, tmp, packed_bytes(m, w) - (size_t)full * w);
 }
 
 /* Writes the miniblocks of `order` for v[0..n) at p; returns the end. */
@@ -321,82 +363,10 @@ typedef void (*unpack_fn)(const uint8_t *in, uint64_t base, uint64_t *out);
         for (unsigned g = 0; g < MINIBLOCK / 8; g++)                                               \
             unpack8(in + g * (W), base, out + g * 8, (W));                                         \
     }
-UNPACK_DEFINE(1)
-UNPACK_DEFINE(2)
-UNPACK_DEFINE(3)
-UNPACK_DEFINE(4)
-UNPACK_DEFINE(5)
-UNPACK_DEFINE(6)
-UNPACK_DEFINE(7)
-UNPACK_DEFINE(8)
-UNPACK_DEFINE(9)
-UNPACK_DEFINE(10)
-UNPACK_DEFINE(11)
-UNPACK_DEFINE(12)
-UNPACK_DEFINE(13)
-UNPACK_DEFINE(14)
-UNPACK_DEFINE(15)
-UNPACK_DEFINE(16)
-UNPACK_DEFINE(17)
-UNPACK_DEFINE(18)
-UNPACK_DEFINE(19)
-UNPACK_DEFINE(20)
-UNPACK_DEFINE(21)
-UNPACK_DEFINE(22)
-UNPACK_DEFINE(23)
-UNPACK_DEFINE(24)
-UNPACK_DEFINE(25)
-UNPACK_DEFINE(26)
-UNPACK_DEFINE(27)
-UNPACK_DEFINE(28)
-UNPACK_DEFINE(29)
-UNPACK_DEFINE(30)
-UNPACK_DEFINE(31)
-UNPACK_DEFINE(32)
-UNPACK_DEFINE(33)
-UNPACK_DEFINE(34)
-UNPACK_DEFINE(35)
-UNPACK_DEFINE(36)
-UNPACK_DEFINE(37)
-UNPACK_DEFINE(38)
-UNPACK_DEFINE(39)
-UNPACK_DEFINE(40)
-UNPACK_DEFINE(41)
-UNPACK_DEFINE(42)
-UNPACK_DEFINE(43)
-UNPACK_DEFINE(44)
-UNPACK_DEFINE(45)
-UNPACK_DEFINE(46)
-UNPACK_DEFINE(47)
-UNPACK_DEFINE(48)
-UNPACK_DEFINE(49)
-UNPACK_DEFINE(50)
-UNPACK_DEFINE(51)
-UNPACK_DEFINE(52)
-UNPACK_DEFINE(53)
-UNPACK_DEFINE(54)
-UNPACK_DEFINE(55)
-UNPACK_DEFINE(56)
-UNPACK_DEFINE(57)
-UNPACK_DEFINE(58)
-UNPACK_DEFINE(59)
-UNPACK_DEFINE(60)
-UNPACK_DEFINE(61)
-UNPACK_DEFINE(62)
-UNPACK_DEFINE(63)
-UNPACK_DEFINE(64)
+FOR_EACH_WIDTH(UNPACK_DEFINE)
 
-static const unpack_fn unpack_table[65] = {
-    NULL,      unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,  unpack_6,  unpack_7,
-    unpack_8,  unpack_9,  unpack_10, unpack_11, unpack_12, unpack_13, unpack_14, unpack_15,
-    unpack_16, unpack_17, unpack_18, unpack_19, unpack_20, unpack_21, unpack_22, unpack_23,
-    unpack_24, unpack_25, unpack_26, unpack_27, unpack_28, unpack_29, unpack_30, unpack_31,
-    unpack_32, unpack_33, unpack_34, unpack_35, unpack_36, unpack_37, unpack_38, unpack_39,
-    unpack_40, unpack_41, unpack_42, unpack_43, unpack_44, unpack_45, unpack_46, unpack_47,
-    unpack_48, unpack_49, unpack_50, unpack_51, unpack_52, unpack_53, unpack_54, unpack_55,
-    unpack_56, unpack_57, unpack_58, unpack_59, unpack_60, unpack_61, unpack_62, unpack_63,
-    unpack_64,
-};
+#define UNPACK_ENTRY(W) unpack_##W,
+static const unpack_fn unpack_table[65] = {NULL, FOR_EACH_WIDTH(UNPACK_ENTRY)};
 
 /* Unpacks a miniblock that is partial or too close to the end of the input
  * for the wide loads: through a zero-padded copy. Rejects set padding bits,
@@ -454,27 +424,46 @@ static int read_miniblocks(const uint8_t *src, size_t len, size_t *pos, uint64_t
     return 0;
 }
 
-/* Turns residuals into values, in place: out[0..k) already hold the
- * header values (k = min(n, order)). */
-static void integrate(uint64_t *out, uint32_t n, unsigned order)
+/* Turns residuals into values, in place, and maps each value x to
+ * offset + x * scale when `affine` (a constant after inlining, so plain
+ * decoding pays no multiply). out[0..k) already hold the header values,
+ * k = min(n, order), as absolute values. */
+static inline __attribute__((always_inline)) void integrate(uint64_t *out, uint32_t n,
+                                                            unsigned order, uint64_t offset,
+                                                            uint64_t scale, const bool affine)
 {
+#define MAP(x) (affine ? offset + (x)*scale : (x))
+    if (order == 0) {
+        for (uint32_t i = 0; affine && i < n; i++)
+            out[i] = MAP(out[i]);
+        return;
+    }
+    if (n == 0)
+        return;
+    uint64_t acc = out[0], d = n > 1 ? out[1] - out[0] : 0;
+    out[0] = MAP(acc);
     if (order == 1) {
-        uint64_t acc = out[0];
         for (uint32_t i = 1; i < n; i++) {
             acc += out[i];
-            out[i] = acc;
+            out[i] = MAP(acc);
         }
-    } else if (order == 2 && n > 2) {
-        uint64_t acc = out[1], d = out[1] - out[0];
-        for (uint32_t i = 2; i < n; i++) {
-            d += out[i];
-            acc += d;
-            out[i] = acc;
-        }
+        return;
     }
+    if (n == 1)
+        return;
+    acc = out[1];
+    out[1] = MAP(acc);
+    for (uint32_t i = 2; i < n; i++) {
+        d += out[i];
+        acc += d;
+        out[i] = MAP(acc);
+    }
+#undef MAP
 }
 
-int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n)
+static inline __attribute__((always_inline)) int decode(const uint8_t *src, size_t len,
+                                                        uint64_t *out, uint32_t n, uint64_t offset,
+                                                        uint64_t scale, const bool affine)
 {
     if (len < 1 || src[0] > 2)
         return CTS_ECORRUPT;
@@ -493,8 +482,19 @@ int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n)
         out[1] += out[0];
     if (read_miniblocks(src, len, &pos, out + k, n - k) != 0 || pos != len)
         return CTS_ECORRUPT;
-    integrate(out, n, order);
+    integrate(out, n, order, offset, scale, affine);
     return 0;
+}
+
+int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n)
+{
+    return decode(src, len, out, n, 0, 1, false);
+}
+
+int cts_ints_decode_affine(const uint8_t *src, size_t len, uint64_t *out, uint32_t n,
+                           uint64_t offset, uint64_t scale)
+{
+    return decode(src, len, out, n, offset, scale, true);
 }
 
 /* ------------------------------------------------------------------------

@@ -233,13 +233,10 @@ static int packed_decode(const uint8_t *src, size_t len, int64_t *out, uint32_t 
     size_t p = read_head(src, len, &first, &g);
     if (p == 0 || g == 0)
         return CTS_ECORRUPT;
-    /* int64_t and uint64_t may alias: decode the quotients in place. */
-    uint64_t *s = (uint64_t *)out;
-    if (cts_ints_decode(src + p, len - p, s, n) != 0)
-        return CTS_ECORRUPT;
+    /* int64_t and uint64_t may alias: the quotients expand in place. */
     uint64_t t0 = (uint64_t)cts_unzigzag(first);
-    for (uint32_t i = 0; i < n; i++)
-        out[i] = (int64_t)(t0 + s[i] * g);
+    if (cts_ints_decode_affine(src + p, len - p, (uint64_t *)out, n, t0, g) != 0)
+        return CTS_ECORRUPT;
     return 0;
 }
 

@@ -118,6 +118,10 @@ static inline size_t cts_varint_get(const uint8_t *p, size_t len, uint64_t *v)
 size_t cts_ints_bound(uint32_t n);
 int cts_ints_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap);
 int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n);
+/* cts_ints_decode, then out[i] = offset + out[i] * scale (wrapping) in the
+ * same pass: how the timestamp codec expands its scaled sequences. */
+int cts_ints_decode_affine(const uint8_t *src, size_t len, uint64_t *out, uint32_t n,
+                           uint64_t offset, uint64_t scale);
 
 /* ---- timestamps (codec_ts.c) ---- */
 size_t cts_ts_bound(uint32_t n);
