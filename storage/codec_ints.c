@@ -31,15 +31,23 @@
  *                                    LSB-first; unused high bits are 0
  *
  * Width 0 means every residual equals the base: a regular series costs two
- * bytes per 128 values. The encoder sizes all three orders exactly (one
- * range pass each, no packing), then writes only the smallest, breaking
- * ties toward the lower order because it decodes fastest.
+ * bytes per 128 values. The encoder sizes all three orders exactly in one
+ * fused pass of min/max folds (no packing), then writes only the smallest,
+ * breaking ties toward the lower order because it decodes fastest.
  *
- * The decoder unpacks full miniblocks with one function per width, built
- * from 64-bit little-endian loads at constant offsets. Those loads read up
- * to 8 bytes beyond the packed bits, so a miniblock that ends within 8
- * bytes of the input's end, or is partial, is first copied into a zeroed
- * local buffer: no read ever leaves src[0..len), whatever the input.
+ * Packing and unpacking go through one function per width (FOR_EACH_WIDTH),
+ * working on groups of 8 values, which fill exactly w bytes: with w a
+ * compile-time constant every shift and offset is too. The unpackers use
+ * 64-bit little-endian loads that read up to 8 bytes beyond the packed
+ * bits, so a miniblock that ends within 8 bytes of the input's end, or is
+ * partial, is first copied into a zeroed local buffer: no read ever leaves
+ * src[0..len), whatever the input. The packers write whole groups, except
+ * a partial last group, which goes through a local buffer: no write leaves
+ * dst[0..size).
+ *
+ * Decoding integrates the residuals in one pass; cts_ints_decode_affine
+ * also maps x -> offset + x * scale in that pass (the timestamp codec's
+ * scaled sequences), and costs plain decoding nothing.
  */
 #include "storage_int.h"
 
@@ -48,30 +56,36 @@
 #define PACKED_MAX (MINIBLOCK * 8u)
 #define LOAD_SLACK 8u
 
-/* X(w) for every nonzero width: instantiates the per-width packers. */
-#define FOR_EACH_WIDTH(X)                                                                          \
-    X(1)                                                                                           \
-    X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18)  \
-        X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) X(33)  \
-            X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)    \
-                X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56) X(57) X(58) X(59) X(60)      \
-                    X(61) X(62) X(63) X(64)
+/* X(w) for every nonzero width: instantiates the per-width (un)packers. */
+// clang-format off
+#define FOR_EACH_WIDTH(X)                                                     \
+    X(1)  X(2)  X(3)  X(4)  X(5)  X(6)  X(7)  X(8)                            \
+    X(9)  X(10) X(11) X(12) X(13) X(14) X(15) X(16)                           \
+    X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24)                           \
+    X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32)                           \
+    X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40)                           \
+    X(41) X(42) X(43) X(44) X(45) X(46) X(47) X(48)                           \
+    X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56)                           \
+    X(57) X(58) X(59) X(60) X(61) X(62) X(63) X(64)
+// clang-format on
+
+/* The packed format is little-endian; hosts that are not swap at the edge. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LE64(x) __builtin_bswap64(x)
+#else
+#define LE64(x) (x)
+#endif
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
     uint64_t x;
     memcpy(&x, p, sizeof x);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    return x;
+    return LE64(x);
 }
 
 static inline void store_le64(uint8_t *p, uint64_t x)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
+    x = LE64(x);
     memcpy(p, &x, sizeof x);
 }
 

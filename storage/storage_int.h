@@ -118,8 +118,11 @@ static inline size_t cts_varint_get(const uint8_t *p, size_t len, uint64_t *v)
 size_t cts_ints_bound(uint32_t n);
 int cts_ints_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap);
 int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n);
-/* cts_ints_decode, then out[i] = offset + out[i] * scale (wrapping) in the
- * same pass: how the timestamp codec expands its scaled sequences. */
+/* cts_ints_encode and cts_int_encode take n <= CTS_BLOCK_MAX_COUNT (else
+ * CTS_EINVAL). cts_int_bound(n) is 8n: the raw fallback is never exceeded.
+ * cts_ints_decode_affine is cts_ints_decode, then out[i] = offset + out[i]
+ * * scale (wrapping) in the same pass: how the timestamp codec expands its
+ * scaled sequences. */
 int cts_ints_decode_affine(const uint8_t *src, size_t len, uint64_t *out, uint32_t n,
                            uint64_t offset, uint64_t scale);
 
@@ -127,6 +130,9 @@ int cts_ints_decode_affine(const uint8_t *src, size_t len, uint64_t *out, uint32
 size_t cts_ts_bound(uint32_t n);
 int cts_ts_encode(const int64_t *ts, uint32_t n, uint8_t *dst, size_t cap, uint8_t *codec);
 int cts_ts_decode(uint8_t codec, const uint8_t *src, size_t len, int64_t *out, uint32_t n);
+/* cts_ts_encode: n <= CTS_BLOCK_MAX_COUNT (else CTS_EINVAL); may also
+ * return CTS_ENOMEM (scratch for the scaled sequence). cts_ts_bound(n) is
+ * 8n, the raw size: CONST and PACKED are chosen only when no larger. */
 
 /* ---- float64 (codec_float.c): ALP decimal, XOR, or raw, smallest wins ----
  * cts_float_bound(n) is 8n, the RAW size; the choice never depends on cap, so
