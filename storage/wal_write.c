@@ -439,9 +439,9 @@ static int wait_public(cts_wal *wal, uint64_t target, int sync, int force_rotate
     if (!wal)
         return CTS_EINVAL;
     pthread_mutex_lock(&wal->mu);
-    int r = usable(wal);
-    if (r == 0 && target >= wal->next_seq)
-        r = CTS_EINVAL;
+    /* Not usable(): a record made durable before poisoning stays durable,
+     * and wait_until says so before it reports the poisoning. */
+    int r = wal->state == WAL_READY && target < wal->next_seq ? CTS_OK : CTS_EINVAL;
     if (r == 0)
         r = wait_until(wal, target, sync, force_rotate);
     pthread_mutex_unlock(&wal->mu);
