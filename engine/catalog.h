@@ -95,11 +95,11 @@ typedef struct cts_catalog_options {
 
 /* What cts_catalog_open found in the file. */
 typedef struct cts_catalog_report {
-    bool created;          /* the file did not exist and was created */
-    uint64_t file_bytes;   /* size of the file as found */
-    uint64_t records;      /* valid records loaded (commit records included) */
-    uint64_t torn_offset;  /* where a torn tail began (when torn_bytes > 0) */
-    uint64_t torn_bytes;   /* bytes truncated from a torn tail; 0 if none */
+    bool created;         /* the file did not exist and was created */
+    uint64_t file_bytes;  /* size of the file as found */
+    uint64_t records;     /* valid records loaded (commit records included) */
+    uint64_t torn_offset; /* where a torn tail began (when torn_bytes > 0) */
+    uint64_t torn_bytes;  /* bytes truncated from a torn tail; 0 if none */
 } cts_catalog_report;
 
 /* ------------------------------------------------------------------------
@@ -192,8 +192,8 @@ uint32_t cts_catalog_series_count(cts_catalog *cat);
  * sets of more than 64 tags or keys over 1 KiB, which need scratch memory).
  * READER.
  */
-CTS_MUST_USE int cts_catalog_series_find(cts_catalog *cat, cts_str measurement,
-                                         const cts_tag *tags, uint32_t ntags, uint32_t *id);
+CTS_MUST_USE int cts_catalog_series_find(cts_catalog *cat, cts_str measurement, const cts_tag *tags,
+                                         uint32_t ntags, uint32_t *id);
 
 /*
  * The canonical key of series `id`: *key, *key_len, borrowed until
@@ -221,8 +221,7 @@ CTS_MUST_USE int cts_catalog_series_get(cts_catalog *cat, uint32_t id, cts_str *
  * CTS_ENOTFOUND, or CTS_ENOSPACE (nothing useful in dst; a dst_cap of
  * CTS_SERIES_TEXT_MAX always suffices). READER.
  */
-CTS_MUST_USE int cts_catalog_series_text(cts_catalog *cat, uint32_t id, char *dst,
-                                         size_t dst_cap);
+CTS_MUST_USE int cts_catalog_series_text(cts_catalog *cat, uint32_t id, char *dst, size_t dst_cap);
 
 /* ------------------------------------------------------------------------
  * Fields
@@ -277,8 +276,8 @@ CTS_MUST_USE int cts_catalog_tag_keys(cts_catalog *cat, cts_str measurement, cts
                                       size_t *count);
 CTS_MUST_USE int cts_catalog_tag_values(cts_catalog *cat, cts_str measurement, cts_str key,
                                         cts_str **out, size_t *count);
-CTS_MUST_USE int cts_catalog_field_keys(cts_catalog *cat, cts_str measurement,
-                                        cts_field_info **out, size_t *count);
+CTS_MUST_USE int cts_catalog_field_keys(cts_catalog *cat, cts_str measurement, cts_field_info **out,
+                                        size_t *count);
 /* Series ids of a measurement. */
 CTS_MUST_USE int cts_catalog_measurement_series(cts_catalog *cat, cts_str measurement,
                                                 uint32_t **out, size_t *count);
@@ -290,8 +289,7 @@ CTS_MUST_USE int cts_catalog_postings(cts_catalog *cat, cts_str measurement, cts
  * match(arg, value, len) is true: what `key =~ /re/` selects. `match` runs
  * under the read lock: it must not call the catalog. READER.
  */
-CTS_MUST_USE int cts_catalog_postings_matching(cts_catalog *cat, cts_str measurement,
-                                               cts_str key,
+CTS_MUST_USE int cts_catalog_postings_matching(cts_catalog *cat, cts_str measurement, cts_str key,
                                                bool (*match)(void *arg, const char *value,
                                                              size_t len),
                                                void *arg, uint32_t **out, size_t *count);
@@ -300,8 +298,9 @@ CTS_MUST_USE int cts_catalog_postings_matching(cts_catalog *cat, cts_str measure
  * Integrity and accounting
  * ------------------------------------------------------------------------ */
 
-/* Bytes the catalog has allocated (capacities, not allocator overhead).
- * READER. */
+/* Bytes the catalog's shared structures have allocated (capacities, not
+ * allocator overhead); the writer's buffers (definitions pending a sync,
+ * scratch space for one key) are not counted. READER. */
 size_t cts_catalog_memory_bytes(cts_catalog *cat);
 
 /*
