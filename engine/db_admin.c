@@ -89,7 +89,7 @@ int64_t cts_db_delete(cts_db *db, const char *m, const cts_tag_eq *where, size_t
  * its time range. Caller holds lock exclusively. */
 static void forget_partition(cts_db *db, part *p)
 {
-    int64_t w = db->opts.partition_ns, t0, t1;
+    int64_t w = db->opts.partition_ns, t0 = 0, t1 = 0;
     bool bounded =
         !__builtin_mul_overflow(p->index, w, &t0) && !__builtin_mul_overflow(p->index + 1, w, &t1);
     for (size_t i = 0; i < db->col_slots; i++) {

@@ -16,7 +16,7 @@
  *   body:   u8 kind, then
  *     ADD  (1): u32 series, u32 field, u64 seq, u64 offset, u32 length,
  *               u8 type, u32 count, 9 x u64: min_ts max_ts first last sum
- *               min max min_time max_time                       (L = 102)
+ *               min max min_time max_time                       (L = 106)
  *     DEL  (2): u64 seq, u64 offset of the block removed         (L = 17)
  *     CKPT (3): u64 segment bytes covered                        (L = 9)
  */
@@ -36,7 +36,7 @@
 #define REC_ADD 1
 #define REC_DEL 2
 #define REC_CKPT 3
-#define ADD_LEN 102
+#define ADD_LEN 106
 #define SMALL_LEN 9
 #define DEL_LEN 17
 
