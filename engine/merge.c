@@ -9,8 +9,8 @@
  * pushed on a min-heap) only when the output reaches its min_ts; it
  * *retires* when exhausted, and its run is freed at the start of the next
  * call (the chunk just returned may still borrow it). So at any time only
- * the sources overlapping the current instant hold memory: the cluster the
- * brief calls for, without computing clusters up front.
+ * the sources overlapping the current instant hold memory: a cluster of
+ * overlapping sources, without computing clusters up front.
  *
  * Per call the state machine is:
  *
@@ -20,8 +20,9 @@
  *   one active source                    -> a zero-copy slice of its run, up
  *                                           to the next pending min_ts
  *   several active sources               -> k-way merge into the chunk
- *                                           buffer (bulk copy whenever one
- *                                           source is left)
+ *                                           buffer: point by point while
+ *                                           sources alternate, a galloped
+ *                                           stretch once one source leads
  *
  * Invariants:
  *   - every pending source has min_ts > the timestamp of every point
@@ -71,6 +72,7 @@ struct cts_merge {
     uint32_t *retired; /* runs to free at the next call */
     uint32_t nretired;
     uint32_t stats_src;   /* source of the last stats-only chunk, or NONE */
+    uint32_t last_top;    /* winner of the last merge step, or NONE */
     cts_srcblock *blocks; /* the caller's descriptors, copied */
     int64_t *out_ts;      /* chunk buffer, allocated on first k-way merge */
     cts_values out_v;
@@ -231,21 +233,53 @@ static void chunk_points(const cts_merge *m, cts_chunk *c, const int64_t *ts,
     }
 }
 
-/* Where the single active source must stop: its end, the next pending
- * source's min_ts, or a full chunk of `room` points. */
-static uint32_t single_stop(const cts_merge *m, const msrc *s, uint32_t room)
+/* Index of the first of ts[lo..hi) that is >= key, given ts[lo] < key:
+ * galloping from lo, so O(log distance), cheap when the answer is near. */
+static uint32_t gallop(const int64_t *ts, uint32_t lo, uint32_t hi, int64_t key)
 {
-    uint32_t stop = s->end;
-    if (m->next < m->nsrc)
-        stop =
-            s->pos + cts_ts_lower_bound(s->run.ts + s->pos, stop - s->pos, m->srcs[m->next].min_ts);
+    uint64_t step = 1;
+    uint32_t prev = lo;
+    while (hi - lo > step && ts[lo + step] < key) {
+        prev = (uint32_t)(lo + step);
+        step *= 2;
+    }
+    uint32_t end = hi - lo > step ? (uint32_t)(lo + step) : hi;
+    return prev + 1 + cts_ts_lower_bound(ts + prev + 1, end - prev - 1, key);
+}
+
+/* The first timestamp a rival of the top source may hold: the next point
+ * of another active source (the root's children hold the second smallest)
+ * or the next pending source's min_ts. False when there is no rival. */
+static bool rival_bound(const cts_merge *m, int64_t *bound)
+{
+    bool bounded = false;
+    for (uint32_t c = 1; c <= 2 && c < m->nheap; c++) {
+        int64_t t = cur_ts(m, m->heap[c]);
+        *bound = !bounded || t < *bound ? t : *bound;
+        bounded = true;
+    }
+    if (m->next < m->nsrc && (!bounded || m->srcs[m->next].min_ts < *bound)) {
+        *bound = m->srcs[m->next].min_ts;
+        bounded = true;
+    }
+    return bounded;
+}
+
+/* The end of the top source's unrivalled stretch, at most `room` points:
+ * its points before `bound` have no rival in any source, so they need no
+ * dedupe. Requires its next point to be before bound. */
+static uint32_t stretch_stop(const msrc *s, bool bounded, int64_t bound, uint32_t room)
+{
+    uint32_t stop = bounded ? gallop(s->run.ts, s->pos, s->end, bound) : s->end;
     return stop - s->pos > room ? s->pos + room : stop;
 }
 
 static int emit_direct(cts_merge *m, cts_chunk *c)
 {
     msrc *s = &m->srcs[m->heap[0]];
-    uint32_t stop = single_stop(m, s, CTS_MERGE_CHUNK_POINTS);
+    int64_t bound = 0;
+    bool bounded = rival_bound(m, &bound);
+    uint32_t stop = stretch_stop(s, bounded, bound, CTS_MERGE_CHUNK_POINTS);
     chunk_points(m, c, s->run.ts + s->pos, s->run.v.raw + (size_t)s->pos * m->elem, stop - s->pos);
     s->pos = stop;
     top_moved(m);
@@ -289,20 +323,6 @@ static void copy_point(cts_merge *m, uint32_t n, const msrc *s)
         memcpy(to, from, sizeof(cts_str));
 }
 
-/* One source left: copy a stretch of it to out[n..). Returns points copied. */
-static uint32_t copy_single(cts_merge *m, uint32_t n)
-{
-    msrc *s = &m->srcs[m->heap[0]];
-    uint32_t stop = single_stop(m, s, CTS_MERGE_CHUNK_POINTS - n);
-    uint32_t k = stop - s->pos;
-    memcpy(m->out_ts + n, s->run.ts + s->pos, (size_t)k * 8);
-    memcpy(m->out_v.raw + (size_t)n * m->elem, s->run.v.raw + (size_t)s->pos * m->elem,
-           (size_t)k * m->elem);
-    s->pos = stop;
-    top_moved(m);
-    return k;
-}
-
 /* Emit the top point and drop the older points with its timestamp. */
 static void take_top(cts_merge *m, uint32_t n)
 {
@@ -317,6 +337,41 @@ static void take_top(cts_merge *m, uint32_t n)
     }
 }
 
+/* Copy the top source's stretch [pos, stop) to out[n..). */
+static uint32_t copy_stretch(cts_merge *m, uint32_t n, msrc *s, uint32_t stop)
+{
+    uint32_t k = stop - s->pos;
+    memcpy(m->out_ts + n, s->run.ts + s->pos, (size_t)k * 8);
+    memcpy(m->out_v.raw + (size_t)n * m->elem, s->run.v.raw + (size_t)s->pos * m->elem,
+           (size_t)k * m->elem);
+    s->pos = stop;
+    top_moved(m);
+    return k;
+}
+
+/* One step of the k-way merge into out[n..); returns the points emitted.
+ * Sources that alternate point by point take the cheap path (emit the top,
+ * drop its older duplicates). When a source wins twice running, or is
+ * alone, it is likely ahead by a stretch: its points before any rival's are
+ * found by galloping and copied at once (timsort's galloping mode). */
+static uint32_t merge_step(cts_merge *m, uint32_t n)
+{
+    uint32_t top = m->heap[0];
+    msrc *s = &m->srcs[top];
+    bool again = top == m->last_top || m->nheap == 1;
+    m->last_top = top;
+    if (again) {
+        int64_t bound = 0;
+        bool bounded = rival_bound(m, &bound);
+        if (!bounded || s->run.ts[s->pos] < bound) {
+            uint32_t stop = stretch_stop(s, bounded, bound, CTS_MERGE_CHUNK_POINTS - n);
+            return copy_stretch(m, n, s, stop);
+        }
+    }
+    take_top(m, n);
+    return 1;
+}
+
 static int emit_merged(cts_merge *m, cts_chunk *c)
 {
     int rc = ensure_outbuf(m);
@@ -327,10 +382,8 @@ static int emit_merged(cts_merge *m, cts_chunk *c)
         if (m->next < m->nsrc && m->srcs[m->next].min_ts <= cur_ts(m, m->heap[0])) {
             if ((rc = enter(m, m->next++)) < 0)
                 return rc;
-        } else if (m->nheap == 1) {
-            n += copy_single(m, n);
         } else {
-            take_top(m, n++);
+            n += merge_step(m, n);
         }
     }
     chunk_points(m, c, m->out_ts, m->out_v.raw, n);
@@ -487,6 +540,7 @@ int cts_merge_create(cts_type type, const cts_srcblock *blocks, size_t n, cts_ru
     m->load = load;
     m->ctx = ctx;
     m->stats_src = NONE;
+    m->last_top = NONE;
     add_sources(m, blocks, n, head);
     qsort(m->srcs, m->nsrc, sizeof(msrc), by_min_ts);
     if (want_stats)

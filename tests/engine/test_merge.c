@@ -460,6 +460,43 @@ static void test_huge_cluster(void **state)
     free(sc);
 }
 
+/* Sources that take turns in stretches of varied length, with some shared
+ * timestamps at the seams: the galloping path and its tie handling. */
+static void test_striped_sources(void **state)
+{
+    (void)state;
+    cts_rng r = {31};
+    scenario *sc = malloc(sizeof *sc);
+    for (int iter = 0; iter < 40; iter++) {
+        memset(sc, 0, sizeof *sc);
+        sc->type = TYPES[iter % NTYPES];
+        size_t nb = 2 + (size_t)cts_rng_below(&r, 4);
+        uint32_t width = 1 + (uint32_t)cts_rng_below(&r, 300);
+        cts_head hs[8];
+        char text[16];
+        for (size_t k = 0; k < nb; k++)
+            assert_int_equal(cts_head_init(&hs[k], sc->type), 0);
+        for (int64_t slot = 0; slot < 20000; slot++) {
+            size_t owner = (size_t)(slot / width) % nb;
+            bool shared = cts_rng_below(&r, 50) == 0;
+            for (size_t k = 0; k < nb; k++) {
+                cts_value v = random_value(&r, sc->type, text);
+                if (k == owner || shared)
+                    assert_int_equal(cts_head_put(&hs[k], slot * 10, &v), 0);
+            }
+        }
+        for (size_t k = 0; k < nb; k++) {
+            seal_block(sc, sc->n++, &hs[k], cts_rng_below(&r, 3));
+            cts_head_fini(&hs[k]);
+        }
+        sc->t0 = (int64_t)cts_rng_below(&r, 50000);
+        sc->t1 = sc->t0 + (int64_t)cts_rng_below(&r, 200000);
+        check_scenario(sc, cts_rng_below(&r, 2), &r);
+        scenario_free(sc);
+    }
+    free(sc);
+}
+
 static void test_empty_and_outside(void **state)
 {
     (void)state;
@@ -690,11 +727,11 @@ static void test_allocation_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_property_random),     cmocka_unit_test(test_disjoint_blocks),
-        cmocka_unit_test(test_huge_cluster),        cmocka_unit_test(test_empty_and_outside),
-        cmocka_unit_test(test_extreme_timestamps),  cmocka_unit_test(test_loader_errors),
-        cmocka_unit_test(test_stats_load_errors),   cmocka_unit_test(test_invalid_arguments),
-        cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_property_random),   cmocka_unit_test(test_disjoint_blocks),
+        cmocka_unit_test(test_huge_cluster),      cmocka_unit_test(test_striped_sources),
+        cmocka_unit_test(test_empty_and_outside), cmocka_unit_test(test_extreme_timestamps),
+        cmocka_unit_test(test_loader_errors),     cmocka_unit_test(test_stats_load_errors),
+        cmocka_unit_test(test_invalid_arguments), cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
