@@ -7,7 +7,8 @@
  * The backend is fixed at create: AUTO tries io_uring and falls back when
  * the kernel refuses it, logging the fallback once per process (the only
  * process-wide state here: a flag, so that a server opening many databases
- * does not repeat itself).
+ * does not repeat itself; one flag for the fallback, one for the
+ * environment override).
  *
  * States of a cts_io:
  *
@@ -28,12 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static atomic_flag choice_logged = ATOMIC_FLAG_INIT;
+static atomic_flag env_logged = ATOMIC_FLAG_INIT;
+static atomic_flag fallback_logged = ATOMIC_FLAG_INIT;
 
-/* One line "cityts: <a><b><c>" to stderr, the first time only. */
-static void log_once(const char *a, const char *b, const char *c)
+/* One line "cityts: <a><b><c>" to stderr, the first time `once` is seen. */
+static void log_once(atomic_flag *once, const char *a, const char *b, const char *c)
 {
-    if (!atomic_flag_test_and_set(&choice_logged))
+    if (!atomic_flag_test_and_set(once))
         fprintf(stderr, "cityts: %s%s%s\n", a, b, c);
 }
 
@@ -46,10 +48,10 @@ static cts_io_backend env_backend(void)
     if (strcmp(env, "uring") == 0 || strcmp(env, "io_uring") == 0)
         return CTS_IO_URING;
     if (strcmp(env, "pwrite") == 0) {
-        log_once("CTS_IO_BACKEND=pwrite", "", "; using pwrite");
+        log_once(&env_logged, "CTS_IO_BACKEND=pwrite", "", "; using pwrite");
         return CTS_IO_PWRITE;
     }
-    log_once("CTS_IO_BACKEND=", env, " not understood (uring or pwrite); ignored");
+    log_once(&env_logged, "CTS_IO_BACKEND=", env, " not understood (uring or pwrite); ignored");
     return CTS_IO_AUTO;
 }
 
@@ -74,7 +76,7 @@ static int choose_backend(cts_io *io, cts_io_backend want)
     }
     if (want == CTS_IO_URING)
         return cts_err_from_errno(r);
-    log_once("io_uring unavailable (", strerror(-r), "); using pwrite");
+    log_once(&fallback_logged, "io_uring unavailable (", strerror(-r), "); using pwrite");
     io->backend = CTS_IO_PWRITE;
     return CTS_OK;
 }
