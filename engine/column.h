@@ -27,9 +27,11 @@
  *   - A head's cts_str pointers stay valid until the next mutating call on
  *     the head (put, remove); a run's until cts_run_fini.
  *
- * Threads: none of these objects locks. A head is mutated under the column's
- * writer lock; readers take a cts_run copy under that lock and then use it
- * alone. Distinct objects may be used from distinct threads freely.
+ * Threads: none of these objects locks. The caller serialises every call
+ * on one head (the engine's column writer lock); a reader copies what it
+ * needs into a cts_run while holding that lock and then uses the copy
+ * alone. A merge belongs to the thread that uses it. Distinct objects may
+ * be used from distinct threads freely.
  *
  * Allocation goes through cts_malloc and friends only, so tests can fail the
  * Nth allocation; every function that allocates reports CTS_ENOMEM and
@@ -210,8 +212,9 @@ CTS_MUST_USE int cts_head_copy(const cts_head *h, int64_t t0, int64_t t1, cts_ru
  * point once, all inside [t0, t1).
  *
  * Blocks are loaded lazily: a block enters the merge when the output
- * reaches its min_ts and leaves it when exhausted, so memory is bounded by
- * the sources overlapping at one instant (a cluster). A source wholly
+ * reaches its min_ts and leaves it when exhausted (its run is freed at the
+ * next call), so memory is bounded by the sources overlapping at one
+ * instant (a cluster) plus one chunk buffer. A source wholly
  * outside [t0, t1) is never loaded. A block alone in its stretch of time
  * (a single active source) is emitted straight from its loaded run, without
  * copying.
@@ -254,15 +257,15 @@ typedef struct cts_merge cts_merge;
 /*
  * Create a merge over `n` blocks (descriptors copied; their stats pointers
  * are borrowed until destroy) and the head run `*head` (NULL or empty for
- * none; sorted and unique, as cts_head_copy makes it) for t0 <= ts < t1
+ * none; sorted and unique, as cts_head_copy makes it: trusted, not
+ * re-validated) for t0 <= ts < t1
  * (t0 >= t1: nothing). The merge takes the head run's contents in every
  * case: *head is empty after the call. With want_stats, a block with stats
  * lying wholly inside [t0, t1) whose [min_ts, max_ts] overlaps no other
  * source's is returned as a stats-only chunk, not loaded.
  * Errors: CTS_EINVAL (invalid type, a block with min_ts > max_ts, a head
  * run of another type, n > 0 with a NULL load or blocks, n >
- * CTS_MERGE_MAX_BLOCKS), CTS_ENOMEM. On error *out
- * is NULL.
+ * CTS_MERGE_MAX_BLOCKS), CTS_ENOMEM. On error *out is NULL.
  */
 CTS_MUST_USE int cts_merge_create(cts_type type, const cts_srcblock *blocks, size_t n,
                                   cts_run *head, int64_t t0, int64_t t1, bool want_stats,
@@ -272,8 +275,8 @@ CTS_MUST_USE int cts_merge_create(cts_type type, const cts_srcblock *blocks, siz
  * Next chunk: returns 1 and fills *c, 0 at the end, or an error (the
  * loader's, CTS_ECORRUPT for a bad loaded run, CTS_ENOMEM). A points chunk
  * has ts and v set, stats NULL. A stats-only chunk has stats and count set,
- * ts NULL. Arrays and stats are borrowed until the next call on the merge
- * (stats until destroy).
+ * ts NULL. Arrays are borrowed until the next call on the merge; a stats
+ * pointer is the one from the block's descriptor (valid until destroy).
  */
 CTS_MUST_USE int cts_merge_next(cts_merge *m, cts_chunk *c);
 
