@@ -23,4 +23,8 @@ typedef struct bench_codec bench_codec;
 CTS_MUST_USE int bench_codec_register(bench_codec **out);
 void bench_codec_destroy(bench_codec *codec);
 
+/* engine/append/<policy> and engine/reopen_wal/<MiB> (bench_engine.c).
+ * Returns 0 or CTS_ENOMEM. */
+CTS_MUST_USE int bench_engine_register(void);
+
 #endif
