@@ -109,13 +109,14 @@ static int complete_one(cts_io_op *op, int res)
 }
 
 /* Submit `n` prepared SQEs; returns how many the kernel took, or -errno
- * when none could be submitted. */
+ * when none could be submitted. The first attempt also waits for all n
+ * completions, so a round usually costs one system call. */
 static int submit_round(struct io_uring *ring, unsigned n)
 {
     unsigned sent = 0;
     int tries = 0;
     while (sent < n) {
-        int r = io_uring_submit(ring);
+        int r = sent == 0 && tries == 0 ? io_uring_submit_and_wait(ring, n) : io_uring_submit(ring);
         if (r > 0) {
             sent += (unsigned)r;
             continue;
