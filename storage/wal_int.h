@@ -86,6 +86,7 @@ struct cts_wal {
     uint64_t synced_seq;  /* (mu) written by the leader only */
     wal_buf pending;      /* (mu) */
     int leader;           /* (mu) */
+    pthread_t leader_tid; /* (mu) valid while leader is set */
     cts_wal_stats stats;  /* (mu) counters; seq fields filled on read */
 
     wal_buf inflight;  /* (leader) */
@@ -126,7 +127,9 @@ int wal_list(cts_wal *wal);
 int wal_seqs_push(wal_seqs *s, uint64_t v);
 void wal_seqs_free(wal_seqs *s);
 
-/* Set errmsg (unless poisoned) to "wal: <formatted>" and return err. */
+/* Set errmsg (unless poisoned) to "wal: <formatted>" and return err. Called
+ * by the leader thread, it also poisons the handle, under the same lock, so
+ * the message of the failure that poisoned is the one that stays. */
 int wal_fail(cts_wal *wal, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Send one formatted line to the log hook (or stderr). */
 void wal_log(cts_wal *wal, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -296,6 +296,8 @@ static int replay_segment(replay *rp, uint64_t first, const char *path, int is_l
     rp->prev_first = first;
     const char *why;
     r = wal_header_check(rp->buf, (size_t)rp->size, first, &why);
+    if (r < 0 && !rp->expect)
+        rp->expect = first; /* if quarantined, seqs go on from its name, never back */
     if (r < 0)
         return corrupt(rp, r, first, path, 0, why, 0);
     seg_scan s;

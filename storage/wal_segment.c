@@ -32,6 +32,8 @@ int wal_fail(cts_wal *wal, int err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(wal->errmsg + n, sizeof wal->errmsg - (size_t)n, fmt, ap);
         va_end(ap);
+        if (wal->leader && pthread_equal(wal->leader_tid, pthread_self()))
+            wal->poisoned = err;
     }
     pthread_mutex_unlock(&wal->mu);
     return err;

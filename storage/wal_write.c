@@ -262,13 +262,15 @@ static int lead(cts_wal *wal, int sync, int force_rotate)
     sync = sync && wal->synced_seq < batch_last;
     size_t len = wal->inflight.len;
     wal->leader = 1;
+    wal->leader_tid = pthread_self();
     pthread_mutex_unlock(&wal->mu);
 
     int r = leader_io(wal, batch_first, batch_last, sync, force_rotate);
 
     pthread_mutex_lock(&wal->mu);
     if (r < 0) {
-        wal->poisoned = r;
+        if (!wal->poisoned) /* a failure without a message (out of memory) */
+            wal->poisoned = r;
     } else {
         wal->written_seq = batch_last;
         wal->stats.bytes_written += len;

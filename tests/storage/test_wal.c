@@ -630,6 +630,38 @@ static void test_quarantine(void **state)
     scratch_remove(&d);
 }
 
+/* Quarantining the only segment (bad header) must not restart seqs at 1. */
+static void test_quarantine_only_segment_keeps_seqs(void **state)
+{
+    const param *p = *state;
+    scratch_dir d;
+    assert_int_equal(scratch_make(&d, "wal-q1"), 0);
+    build_two(p, d.path, 10);
+    char path[600];
+    seg_name(path, sizeof path, d.path, 1);
+    assert_int_equal(unlink(path), 0);
+    seg_name(path, sizeof path, d.path, 11);
+    flip_byte(path, 20);
+    cts_wal_opts o = opts_for(p, CTS_FSYNC_ALWAYS, 0);
+    o.on_corrupt = CTS_WAL_CORRUPT_QUARANTINE;
+    cts_wal *wal;
+    cts_wal_replay_report rep;
+    assert_int_equal(cts_wal_open(d.path, &o, &wal), 0);
+    assert_int_equal(cts_wal_replay(wal, NULL, NULL, &rep), 0);
+    assert_int_equal(rep.quarantined, 1);
+    assert_int_equal(rep.records, 0);
+    uint64_t seq;
+    assert_int_equal(cts_wal_append(wal, "q", 1, &seq), 0);
+    assert_int_equal(seq, 11);
+    assert_int_equal(cts_wal_close(wal), 0);
+    o.on_corrupt = CTS_WAL_CORRUPT_FAIL;
+    assert_int_equal(cts_wal_open(d.path, &o, &wal), 0);
+    assert_int_equal(cts_wal_replay(wal, NULL, NULL, &rep), 0);
+    assert_int_equal(rep.first_seq, 11);
+    assert_int_equal(cts_wal_close(wal), 0);
+    scratch_remove(&d);
+}
+
 static void test_missing_segment(void **state)
 {
     const param *p = *state;
@@ -753,6 +785,7 @@ int main(void)
         PWRITE(test_corrupt_mid_last),
         PWRITE(test_corrupt_header_and_version),
         PWRITE(test_quarantine),
+        PWRITE(test_quarantine_only_segment_keeps_seqs),
         PWRITE(test_missing_segment),
         PWRITE(test_callback_error),
     };
