@@ -23,7 +23,7 @@
 #include <time.h>
 
 #define ARENA_MIN_CHUNK 4096u
-#define ARENA_MAX_CHUNK (1u << 20)
+#define ARENA_MAX_CHUNK (1u << ARENA_OFF_BITS)
 
 int cat_error(cts_catalog *cat, int rc, const char *fmt, ...)
 {
@@ -35,44 +35,7 @@ int cat_error(cts_catalog *cat, int rc, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------------
- * Arena: reserve then take, so a change can fail before it touches bytes.
- * ------------------------------------------------------------------------ */
-
-static int arena_reserve(cat_arena *a, size_t n)
-{
-    if (a->head && a->head->cap - a->head->used >= n)
-        return CTS_OK;
-    size_t cap = a->next_cap > n ? a->next_cap : n;
-    arena_chunk *c = cts_malloc(sizeof *c + cap);
-    if (!c)
-        return CTS_ENOMEM;
-    c->next = a->head;
-    c->used = 0;
-    c->cap = cap;
-    a->head = c;
-    if (a->next_cap < ARENA_MAX_CHUNK)
-        a->next_cap *= 2;
-    return CTS_OK;
-}
-
-static uint8_t *arena_take(cat_arena *a, size_t n)
-{
-    uint8_t *p = a->head->data + a->head->used;
-    a->head->used += n;
-    return p;
-}
-
-static void arena_free(cat_arena *a)
-{
-    for (arena_chunk *c = a->head, *next; c; c = next) {
-        next = c->next;
-        cts_free(c);
-    }
-    a->head = NULL;
-}
-
-/* ------------------------------------------------------------------------
- * Growable arrays and the string hash table
+ * Growable arrays
  * ------------------------------------------------------------------------ */
 
 /* Returns arr grown to hold `need` elements (1.5x steps), or arr unchanged
@@ -97,6 +60,55 @@ static void *reserve_array(void *arr, uint32_t *cap, uint64_t need, size_t elem,
 
 #define RESERVE(arr, cap, need, rc)                                                                \
     ((arr) = reserve_array((arr), &(cap), (uint64_t)(need), sizeof *(arr), &(rc)), (rc))
+
+/* ------------------------------------------------------------------------
+ * Arena: reserve then take, so a change can fail before it touches bytes.
+ * ------------------------------------------------------------------------ */
+
+/* Makes n <= 1 MiB contiguous bytes available in the last chunk. */
+static int arena_reserve(cat_arena *a, size_t n)
+{
+    int rc = CTS_OK;
+    if (a->nchunks && a->cap - a->used >= n)
+        return CTS_OK;
+    if (a->nchunks >= ARENA_MAX_CHUNKS ||
+        RESERVE(a->chunks, a->chunks_cap, (uint64_t)a->nchunks + 1, rc))
+        return CTS_ENOMEM;
+    size_t cap = a->next_cap > n ? a->next_cap : n;
+    uint8_t *c = cts_malloc(cap);
+    if (!c)
+        return CTS_ENOMEM;
+    a->chunks[a->nchunks++] = c;
+    a->used = 0;
+    a->cap = cap;
+    a->bytes += cap;
+    if (a->next_cap < ARENA_MAX_CHUNK)
+        a->next_cap *= 2;
+    return CTS_OK;
+}
+
+/* Takes n reserved bytes; *handle (if not NULL) names them. */
+static uint8_t *arena_take(cat_arena *a, size_t n, uint64_t *handle)
+{
+    uint8_t *p = a->chunks[a->nchunks - 1] + a->used;
+    if (handle)
+        *handle = ((uint64_t)(a->nchunks - 1) << ARENA_OFF_BITS) | a->used;
+    a->used += n;
+    return p;
+}
+
+static void arena_free(cat_arena *a)
+{
+    for (uint32_t i = 0; i < a->nchunks; i++)
+        cts_free(a->chunks[i]);
+    cts_free(a->chunks);
+    a->chunks = NULL;
+    a->nchunks = a->chunks_cap = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The string hash table
+ * ------------------------------------------------------------------------ */
 
 static int strmap_reserve(strmap *m, uint32_t extra)
 {
@@ -154,6 +166,65 @@ uint32_t strmap_find(const strmap *m, uint32_t h, const void *key, size_t len, s
         const uint8_t *k = fn(ctx, idx, &klen);
         if (klen == len && memcmp(k, key, len) == 0)
             return idx;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The series table (slot layout in catalog_int.h)
+ * ------------------------------------------------------------------------ */
+
+static void series_slot_put(uint64_t *slots, uint32_t mask, uint64_t h, uint64_t handle)
+{
+    uint32_t j = (uint32_t)h & mask;
+    while (slots[j])
+        j = (j + 1) & mask;
+    slots[j] = ((handle + 1) << SERIES_TAG_BITS) | (h >> (64 - SERIES_TAG_BITS));
+}
+
+/* Room for one more series; a bigger table is rebuilt from series[] in id
+ * order, so the keys are read sequentially. */
+static int series_map_reserve(cts_catalog *cat)
+{
+    strmap *m = &cat->series_map;
+    uint64_t need = (uint64_t)cat->nseries + 1;
+    uint64_t cap = m->slots ? (uint64_t)m->mask + 1 : 0;
+    if (cap && need * 5 <= cap * 4)
+        return CTS_OK;
+    uint64_t ncap = cap ? cap * 2 : 64;
+    if (ncap > (1ull << 32))
+        return CTS_ENOMEM;
+    uint64_t *slots = cts_calloc((size_t)ncap, sizeof *slots);
+    if (!slots)
+        return CTS_ENOMEM;
+    uint32_t mask = (uint32_t)(ncap - 1);
+    for (uint32_t id = 0; id < cat->nseries; id++) {
+        size_t len;
+        const uint8_t *key = cat_series_key(cat, id, &len);
+        series_slot_put(slots, mask, cat_hash(cat->seed, key, len), cat->series[id]);
+    }
+    cts_free(m->slots);
+    m->slots = slots;
+    m->mask = mask;
+    return CTS_OK;
+}
+
+uint32_t cat_series_lookup(const cts_catalog *cat, const uint8_t *key, size_t len, uint64_t h)
+{
+    const strmap *m = &cat->series_map;
+    if (!m->slots)
+        return CAT_NONE;
+    uint64_t tag = h >> (64 - SERIES_TAG_BITS);
+    for (uint32_t j = (uint32_t)h & m->mask;; j = (j + 1) & m->mask) {
+        uint64_t s = m->slots[j];
+        if (!s)
+            return CAT_NONE;
+        if ((s & SERIES_TAG_MASK) != tag)
+            continue;
+        const uint8_t *entry = cat_arena_ptr(&cat->arena, (s >> SERIES_TAG_BITS) - 1);
+        size_t klen;
+        const uint8_t *k = cat_entry_key(entry, &klen);
+        if (klen == len && memcmp(k, key, len) == 0)
+            return cat_entry_id(entry);
     }
 }
 
@@ -298,12 +369,6 @@ const char *cts_catalog_errmsg(const cts_catalog *cat)
  * Lookups (the caller holds a lock or is the writer)
  * ------------------------------------------------------------------------ */
 
-static const uint8_t *series_key_fn(const void *ctx, uint32_t idx, size_t *len)
-{
-    const cts_catalog *cat = ctx;
-    return cat_entry_key(cat->series[idx], len);
-}
-
 static const uint8_t *meas_key_fn(const void *ctx, uint32_t idx, size_t *len)
 {
     const cts_catalog *cat = ctx;
@@ -336,11 +401,6 @@ static const uint8_t *field_key_fn(const void *ctx, uint32_t idx, size_t *len)
     const cts_catalog *cat = ctx;
     *len = cat->fields[idx].name.len;
     return (const uint8_t *)cat->fields[idx].name.ptr;
-}
-
-uint32_t cat_series_lookup(const cts_catalog *cat, const uint8_t *key, size_t len, uint32_t h)
-{
-    return strmap_find(&cat->series_map, h, key, len, series_key_fn, cat);
 }
 
 meas *cat_meas_lookup(const cts_catalog *cat, const void *name, size_t len)
@@ -428,10 +488,10 @@ static int tags_prepare(cts_catalog *cat, meas *m, const key_view *v, tag_plan *
 static int series_prepare(cts_catalog *cat, const key_view *v, bool log, meas **mp, tag_plan *plan)
 {
     int rc = CTS_OK;
-    size_t entry = cat_varint_size((uint32_t)v->len) + v->len;
+    size_t entry = 4 + cat_varint_size((uint32_t)v->len) + v->len;
     if (RESERVE(cat->series, cat->series_cap, (uint64_t)cat->nseries + 1, rc))
         return rc;
-    if ((rc = strmap_reserve(&cat->series_map, 1)) || (rc = arena_reserve(&cat->arena, entry)))
+    if ((rc = series_map_reserve(cat)) || (rc = arena_reserve(&cat->arena, entry)))
         return rc;
     if (log && (rc = cat_pending_reserve(cat, cat_series_record_bytes(v->len))))
         return rc;
@@ -467,19 +527,23 @@ static void tag_commit(meas *m, tag_plan *p, cts_str key, cts_str value, uint16_
     postings_push(&tk->values[p->vidx].ids, id);
 }
 
-static void series_commit(cts_catalog *cat, const key_view *v, uint32_t h, bool log, meas *m,
+static void series_commit(cts_catalog *cat, const key_view *v, uint64_t h, bool log, meas *m,
                           tag_plan *plan)
 {
-    uint8_t prefix[4];
-    size_t plen = cat_varint_put(prefix, (uint32_t)v->len);
-    uint8_t *entry = arena_take(&cat->arena, plen + v->len);
+    uint8_t prefix[8];
+    uint32_t id = cat->nseries;
+    for (int i = 0; i < 4; i++)
+        prefix[i] = (uint8_t)(id >> (8 * i));
+    size_t plen = 4 + cat_varint_put(prefix + 4, (uint32_t)v->len);
+    uint64_t handle;
+    uint8_t *entry = arena_take(&cat->arena, plen + v->len, &handle);
     memcpy(entry, prefix, plen);
     memcpy(entry + plen, v->key, v->len);
     const uint8_t *base = entry + plen;
-    uint32_t id = cat->nseries;
-    cat->series[id] = entry;
+    cat->series[id] = handle;
     cat->nseries++;
-    strmap_insert(&cat->series_map, h, id);
+    series_slot_put(cat->series_map.slots, cat->series_map.mask, h, handle);
+    cat->series_map.count++;
     if (m->name.ptr == NULL) {
         m->name = rebase(base, v, v->m);
         m->idx = cat->nmeas;
@@ -524,7 +588,7 @@ static int scratch_key(cts_catalog *cat, size_t n)
 }
 
 /* Adds a decoded, validated key under id nseries. */
-static int series_add(cts_catalog *cat, const key_view *v, uint32_t h, bool log)
+static int series_add(cts_catalog *cat, const key_view *v, uint64_t h, bool log)
 {
     meas *m = NULL;
     int rc = scratch_plan(cat, v->ntags);
@@ -561,29 +625,40 @@ static bool name_ok(cts_str s)
     return s.ptr && s.len > 0 && s.len <= CTS_CATALOG_NAME_MAX;
 }
 
+static int canon_error(cts_catalog *msg, const char *what, cts_str m)
+{
+    if (!msg)
+        return CTS_EINVAL;
+    return cat_error(msg, CTS_EINVAL, "%s (series of measurement \"%.*s\")", what,
+                     (int)(m.len > 200 ? 200 : m.len), m.ptr ? m.ptr : "");
+}
+
+/* One pass validates, sizes and copies; tags already in order (what most
+ * clients send) skip the sort. */
 int cat_canon_prepare(cts_catalog *msg, cts_str m, const cts_tag *tags, uint32_t ntags,
                       cts_tag *sorted, size_t *key_len)
 {
     if (!name_ok(m))
-        return msg ? cat_error(msg, CTS_EINVAL, "measurement must be 1..%u bytes",
-                               CTS_CATALOG_NAME_MAX)
-                   : CTS_EINVAL;
+        return canon_error(msg, "measurement must be 1..65535 bytes", m);
+    size_t n = cat_varint_size(m.len) + m.len + cat_varint_size(ntags);
+    bool in_order = true;
     for (uint32_t i = 0; i < ntags; i++) {
-        if (!name_ok(tags[i].key) || !name_ok(tags[i].value))
-            return msg ? cat_error(msg, CTS_EINVAL, "tag keys and values must be 1..%u bytes",
-                                   CTS_CATALOG_NAME_MAX)
-                       : CTS_EINVAL;
-        sorted[i] = tags[i];
+        const cts_tag *t = &tags[i];
+        if (!name_ok(t->key) || !name_ok(t->value))
+            return canon_error(msg, "tag keys and values must be 1..65535 bytes", m);
+        n +=
+            cat_varint_size(t->key.len) + t->key.len + cat_varint_size(t->value.len) + t->value.len;
+        if (in_order && i > 0 &&
+            cat_bytes_cmp((const uint8_t *)tags[i - 1].key.ptr, tags[i - 1].key.len,
+                          (const uint8_t *)t->key.ptr, t->key.len) >= 0)
+            in_order = false;
+        sorted[i] = *t;
     }
-    if (cat_tags_sort(sorted, ntags) != CTS_OK)
-        return msg ? cat_error(msg, CTS_EINVAL, "duplicate tag key in series of \"%.*s\"",
-                               (int)(m.len > 200 ? 200 : m.len), m.ptr)
-                   : CTS_EINVAL;
-    *key_len = cat_key_size(m, sorted, ntags);
-    if (*key_len == 0)
-        return msg ? cat_error(msg, CTS_EINVAL, "series key longer than %u bytes",
-                               CTS_SERIES_KEY_MAX)
-                   : CTS_EINVAL;
+    if (!in_order && cat_tags_sort(sorted, ntags) != CTS_OK)
+        return canon_error(msg, "duplicate tag key", m);
+    if (n > CTS_SERIES_KEY_MAX)
+        return canon_error(msg, "series key longer than 65535 bytes", m);
+    *key_len = n;
     return CTS_OK;
 }
 
@@ -619,7 +694,7 @@ int cts_catalog_series_intern(cts_catalog *cat, cts_str measurement, const cts_t
         return rc;
     uint8_t *key = cat->scratch.key;
     cat_key_write(key, measurement, cat->scratch.tags, ntags);
-    uint32_t h = cat_hash32(cat->seed, key, len);
+    uint64_t h = cat_hash(cat->seed, key, len);
     uint32_t found = cat_series_lookup(cat, key, len, h);
     if (found != CAT_NONE) {
         *id = found;
@@ -646,7 +721,7 @@ int cat_series_restore(cts_catalog *cat, uint32_t id, const uint8_t *key, size_t
         return rc;
     if (rc)
         return cat_error(cat, CTS_ECORRUPT, "series %" PRIu32 ": malformed series key", id);
-    uint32_t h = cat_hash32(cat->seed, key, len);
+    uint64_t h = cat_hash(cat->seed, key, len);
     uint32_t found = cat_series_lookup(cat, key, len, h);
     if (found == id)
         return CTS_OK;
@@ -700,7 +775,7 @@ static int field_prepare(cts_catalog *cat, meas **mp, cts_str mname, cts_str nam
 
 static cts_str arena_copy(cts_catalog *cat, cts_str s)
 {
-    uint8_t *p = arena_take(&cat->arena, s.len);
+    uint8_t *p = arena_take(&cat->arena, s.len, NULL);
     memcpy(p, s.ptr, s.len);
     return (cts_str){(const char *)p, s.len};
 }

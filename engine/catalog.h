@@ -40,13 +40,20 @@
  * later inserts, on any thread. Arrays of ids and of cts_str are copied into
  * cts_malloc'ed memory that the caller frees with cts_free.
  *
- * Memory: about 143 bytes per series for 1M series of
- * `air,city=<6>,district=<20>,sensor=<unique>` (cts_catalog_memory_bytes,
- * excluding allocator overhead; see the report in tests/engine/test_catalog.c
- * and the measured figures there). The costs per series are the key bytes in
- * the arena, an 8-byte key pointer, 8-16 bytes of hash slots, 4 bytes in each
- * postings list it belongs to (plus growth slack), and for each tag value it
- * introduces a 24-byte entry and 8-16 bytes of hash slots.
+ * Memory: 147 bytes per series for 1M series of
+ * `air,city=<6>,district=<20>,sensor=<unique>` (cts_catalog_memory_bytes;
+ * glibc's mallinfo2 counts the same 147, allocator overhead included). Per
+ * series: its entry in the arena (4-byte id, length, ~60 key bytes), an
+ * 8-byte handle, 8-16 bytes of hash slot, 4 bytes in each postings list it
+ * joins plus growth slack, and for each tag value it introduces a 24-byte
+ * entry and 8-16 bytes of hash slot. Run test_catalog with
+ * CTS_CATALOG_SCALE=1000000 to measure it again.
+ *
+ * Speed (Release, shared 2-vCPU VM whose dependent cache miss costs ~435
+ * ns): interning an existing series takes ~50 ns when the catalog is in
+ * cache (~20M lookups/s); beyond the cache it is bound by two dependent
+ * misses (slot, then entry with key and id): 100k series 11M/s in creation
+ * order and 2.2M/s in random order, 1M series 3-4.5M/s and 1.1M/s.
  */
 #ifndef CTS_CATALOG_H
 #define CTS_CATALOG_H

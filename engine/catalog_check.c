@@ -38,7 +38,7 @@ static bool str_eq(cts_str a, cts_str b)
 static int decode_series(cts_catalog *cat, uint32_t id, cts_str *m, size_t *ntags)
 {
     size_t len;
-    const uint8_t *key = cat_entry_key(cat->series[id], &len);
+    const uint8_t *key = cat_series_key(cat, id, &len);
     int rc = cat_key_decode(key, len, m, cat->scratch.tags, cat->scratch.tags_cap, ntags);
     if (rc == CTS_ENOSPACE) {
         if ((rc = cat_scratch_tags(cat, *ntags)))
@@ -47,7 +47,7 @@ static int decode_series(cts_catalog *cat, uint32_t id, cts_str *m, size_t *ntag
     }
     if (rc == CTS_ECORRUPT)
         return cat_error(cat, rc, "series %" PRIu32 ": key does not decode", id);
-    if (rc == CTS_OK && cat_series_lookup(cat, key, len, cat_hash32(cat->seed, key, len)) != id)
+    if (rc == CTS_OK && cat_series_lookup(cat, key, len, cat_hash(cat->seed, key, len)) != id)
         return cat_error(cat, CTS_ECORRUPT, "series %" PRIu32 ": key maps to another id", id);
     return rc;
 }
@@ -101,7 +101,7 @@ static int check_tagkey(cts_catalog *cat, const meas *m, const tagkey *tk, uint6
         const tagval *tv = &tk->values[i];
         size_t klen = 0;
         if (tv->sid < cat->nseries)
-            cat_entry_key(cat->series[tv->sid], &klen);
+            cat_series_key(cat, tv->sid, &klen);
         if (tv->sid >= cat->nseries || (size_t)tv->off + tv->len > klen || tv->len == 0 ||
             tv->ids.count == 0)
             return cat_error(cat, CTS_ECORRUPT, "a value of tag key \"%.*s\" is out of range",

@@ -6,18 +6,25 @@
  *
  * Layout and invariants (the "what must stay true" of the whole catalog):
  *
- *   arena        Chunks of bytes that are never moved or freed before
- *                destroy. Holds every canonical key, prefixed by its length
- *                as a varint, and the names that no key contains (field
- *                names, measurements known only through fields). Every
- *                string handed to a reader points here.
- *   series[id]   Points at the length prefix of series id's key in the
- *                arena, for id < nseries.
- *   series_map   Open-addressing table: canonical key -> id. Each slot is
- *                (hash32 << 32 | idx + 1), 0 meaning empty; the slot index
- *                is hash32 & mask, linear probing, load at most 4/5, no
- *                deletions ever. The same strmap indexes measurements, tag
- *                keys, tag values and fields.
+ *   arena        Chunks of at most 1 MiB that are never moved or freed
+ *                before destroy, listed in a table so that a 64-bit handle
+ *                (chunk index << 20 | offset) names any byte. Holds every
+ *                series entry and the names no key contains (field names,
+ *                measurements known only through fields). Every string
+ *                handed to a reader points here.
+ *   entry        A series in the arena: [u32 id][varint key length][key].
+ *   series[id]   Handle of series id's entry, for id < nseries.
+ *   series_map   Open-addressing table: canonical key -> entry. A slot is
+ *                (entry handle + 1) << 20 | the top 20 bits of the key's
+ *                64-bit hash, 0 meaning empty; the slot index is the hash's
+ *                low bits, linear probing, load at most 4/5, no deletions.
+ *                A lookup reads one slot and one entry (key and id side by
+ *                side): two cache misses for a cold series. Slots hold no
+ *                position bits, so growing the table re-hashes the keys in
+ *                id order, which reads the arena sequentially.
+ *   strmap       The other tables (measurements, tag keys, tag values,
+ *                fields): slot = hash32 << 32 | index + 1, index = hash32 &
+ *                mask, same probing and load.
  *   meas[]       One struct per measurement; names unique.
  *   tagkey       Per measurement and tag key: its distinct values; a value
  *                is (sid, off, len): bytes off..off+len of series sid's key,
@@ -47,16 +54,23 @@
 #define CAT_NONE UINT32_MAX
 
 /* ---- arena ---- */
-typedef struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, cap;
-    uint8_t data[];
-} arena_chunk;
+#define ARENA_OFF_BITS 20u                 /* a chunk holds at most 1 MiB */
+#define ARENA_MAX_CHUNKS ((1u << 24) - 1u) /* handle + 1 fits 44 bits */
+#define SERIES_TAG_BITS 20u
+#define SERIES_TAG_MASK ((1ull << SERIES_TAG_BITS) - 1)
 
 typedef struct cat_arena {
-    arena_chunk *head; /* the chunk being filled; older chunks follow */
-    size_t next_cap;   /* size of the next chunk (grows to a ceiling) */
+    uint8_t **chunks; /* chunk data; the last one is being filled */
+    uint32_t nchunks, chunks_cap;
+    size_t used, cap; /* of the last chunk */
+    size_t next_cap;  /* size of the next chunk (doubles up to 1 MiB) */
+    size_t bytes;     /* all chunks */
 } cat_arena;
+
+static inline const uint8_t *cat_arena_ptr(const cat_arena *a, uint64_t handle)
+{
+    return a->chunks[handle >> ARENA_OFF_BITS] + (handle & ((1u << ARENA_OFF_BITS) - 1));
+}
 
 /* ---- string -> index hash table ---- */
 typedef struct strmap {
@@ -143,9 +157,9 @@ struct cts_catalog {
     uint32_t max_series;
 
     cat_arena arena;
-    uint8_t **series;
+    uint64_t *series; /* entry handles */
     uint32_t nseries, series_cap;
-    strmap series_map;
+    strmap series_map; /* slots as described above, not strmap's */
     meas **meas;
     uint32_t nmeas, meas_cap;
     strmap meas_map;
@@ -183,15 +197,32 @@ size_t cat_varint_get(const uint8_t *p, size_t len, uint32_t *v);
 int cat_bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 /* Sort tags in place by key; CTS_EINVAL on a duplicate key. */
 int cat_tags_sort(cts_tag *tags, uint32_t ntags);
-/* Bytes of the canonical key of (m, sorted tags); 0 when over the limit
- * or a string is empty or too long. */
-size_t cat_key_size(cts_str m, const cts_tag *tags, uint32_t ntags);
 void cat_key_write(uint8_t *dst, cts_str m, const cts_tag *tags, uint32_t ntags);
 /* Validate key and fill v (v->tags must hold tags_cap entries). */
 int cat_key_decode(const uint8_t *key, size_t len, cts_str *m, cts_tag *tags, size_t tags_cap,
                    size_t *ntags);
-/* The key bytes of an arena entry (skipping its length prefix). */
-const uint8_t *cat_entry_key(const uint8_t *entry, size_t *len);
+/* The key bytes of a series entry (trusted: written by the catalog). */
+static inline const uint8_t *cat_entry_key(const uint8_t *entry, size_t *len)
+{
+    const uint8_t *p = entry + 4;
+    uint32_t n = p[0] & 0x7f;
+    size_t used = 1;
+    if (p[0] & 0x80) {
+        n |= (uint32_t)(p[1] & 0x7f) << 7;
+        used = 2;
+        if (p[1] & 0x80) {
+            n |= (uint32_t)p[2] << 14;
+            used = 3;
+        }
+    }
+    *len = n;
+    return p + used;
+}
+static inline uint32_t cat_entry_id(const uint8_t *entry)
+{
+    return (uint32_t)entry[0] | (uint32_t)entry[1] << 8 | (uint32_t)entry[2] << 16 |
+           (uint32_t)entry[3] << 24;
+}
 int cat_key_text(const uint8_t *key, size_t len, char *dst, size_t cap);
 
 /* ---- catalog.c ---- */
@@ -204,7 +235,12 @@ static inline const uint32_t *postings_ids(const postings *p)
 }
 /* Lookups used by readers and the writer (caller holds a lock or is the
  * writer); CAT_NONE / NULL when absent. */
-uint32_t cat_series_lookup(const cts_catalog *cat, const uint8_t *key, size_t len, uint32_t h);
+uint32_t cat_series_lookup(const cts_catalog *cat, const uint8_t *key, size_t len, uint64_t h);
+/* The canonical key of series id < nseries. */
+static inline const uint8_t *cat_series_key(const cts_catalog *cat, uint32_t id, size_t *len)
+{
+    return cat_entry_key(cat_arena_ptr(&cat->arena, cat->series[id]), len);
+}
 meas *cat_meas_lookup(const cts_catalog *cat, const void *name, size_t len);
 tagkey *cat_tagkey_lookup(const cts_catalog *cat, const meas *m, const void *name, size_t len);
 uint32_t cat_value_lookup(const cts_catalog *cat, const tagkey *tk, const void *v, size_t len);
@@ -212,7 +248,7 @@ uint32_t cat_field_lookup(const cts_catalog *cat, const meas *m, const void *nam
 static inline cts_str cat_value_str(const cts_catalog *cat, const tagval *tv)
 {
     size_t len;
-    const uint8_t *key = cat_entry_key(cat->series[tv->sid], &len);
+    const uint8_t *key = cat_series_key(cat, tv->sid, &len);
     return (cts_str){(const char *)key + tv->off, tv->len};
 }
 /* The restore rules of cts_catalog_series_restore / _field_restore; `log`

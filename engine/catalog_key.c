@@ -118,11 +118,6 @@ static int tag_qsort_cmp(const void *x, const void *y)
     return tag_cmp(x, y);
 }
 
-static bool name_ok(cts_str s)
-{
-    return s.ptr && s.len > 0 && s.len <= CTS_CATALOG_NAME_MAX;
-}
-
 int cat_tags_sort(cts_tag *tags, uint32_t ntags)
 {
     if (ntags > 16) {
@@ -141,22 +136,6 @@ int cat_tags_sort(cts_tag *tags, uint32_t ntags)
         if (tag_cmp(&tags[i - 1], &tags[i]) == 0)
             return CTS_EINVAL;
     return CTS_OK;
-}
-
-size_t cat_key_size(cts_str m, const cts_tag *tags, uint32_t ntags)
-{
-    if (!name_ok(m) || ntags > CTS_SERIES_KEY_MAX)
-        return 0;
-    size_t n = cat_varint_size(m.len) + m.len + cat_varint_size(ntags);
-    for (uint32_t i = 0; i < ntags; i++) {
-        if (!name_ok(tags[i].key) || !name_ok(tags[i].value))
-            return 0;
-        n += cat_varint_size(tags[i].key.len) + tags[i].key.len;
-        n += cat_varint_size(tags[i].value.len) + tags[i].value.len;
-        if (n > CTS_SERIES_KEY_MAX)
-            return 0;
-    }
-    return n <= CTS_SERIES_KEY_MAX ? n : 0;
 }
 
 static uint8_t *put_str(uint8_t *p, cts_str s)
@@ -223,14 +202,6 @@ int cts_series_key_decode(const uint8_t *key, size_t key_len, cts_str *measureme
                           size_t tags_cap, size_t *ntags)
 {
     return cat_key_decode(key, key_len, measurement, tags, tags_cap, ntags);
-}
-
-const uint8_t *cat_entry_key(const uint8_t *entry, size_t *len)
-{
-    uint32_t n = 0;
-    size_t used = cat_varint_get(entry, 3, &n);
-    *len = n;
-    return entry + used;
 }
 
 /* Appends s to dst[*pos..cap), escaping the bytes in `special`. */

@@ -71,7 +71,7 @@ int cts_catalog_series_find(cts_catalog *cat, cts_str measurement, const cts_tag
         goto cleanup;
     }
     cat_key_write(key, measurement, sorted, ntags);
-    uint32_t h = cat_hash32(cat->seed, key, len);
+    uint64_t h = cat_hash(cat->seed, key, len);
     read_lock(cat);
     uint32_t found = cat_series_lookup(cat, key, len, h);
     read_unlock(cat);
@@ -89,15 +89,15 @@ cleanup:
 
 int cts_catalog_series_key(cts_catalog *cat, uint32_t id, const uint8_t **key, size_t *key_len)
 {
-    const uint8_t *entry = NULL;
+    const uint8_t *k = NULL;
     read_lock(cat);
     if (id < cat->nseries)
-        entry = cat->series[id];
+        k = cat_series_key(cat, id, key_len);
     read_unlock(cat);
-    if (!entry)
+    if (!k)
         return CTS_ENOTFOUND;
-    /* The entry lives in the arena: safe to read without the lock. */
-    *key = cat_entry_key(entry, key_len);
+    /* The key lives in the arena: safe to read after the lock. */
+    *key = k;
     return CTS_OK;
 }
 
@@ -419,8 +419,7 @@ size_t cts_catalog_memory_bytes(cts_catalog *cat)
                (size_t)cat->series_cap * sizeof *cat->series +
                (size_t)cat->meas_cap * sizeof *cat->meas +
                (size_t)cat->fields_cap * sizeof *cat->fields;
-    for (const arena_chunk *c = cat->arena.head; c; c = c->next)
-        n += sizeof *c + c->cap;
+    n += cat->arena.bytes + (size_t)cat->arena.chunks_cap * sizeof *cat->arena.chunks;
     for (uint32_t i = 0; i < cat->nmeas; i++)
         n += meas_bytes(cat->meas[i]);
     read_unlock(cat);
