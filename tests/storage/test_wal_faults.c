@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 
 #define RECORDS 40
 #define SEG_BYTES 1024
@@ -370,6 +371,103 @@ static void test_failed_fdatasync_poisons(void **state)
     scratch_remove(&d);
 }
 
+/* ---- concurrent writers when an fdatasync fails ---- */
+
+#define WRITERS 4
+
+typedef struct cwriter {
+    cts_wal *wal;
+    uint32_t id;
+    uint64_t acked; /* highest seq this thread saw acknowledged */
+    int err;
+} cwriter;
+
+static void *cwriter_main(void *arg)
+{
+    cwriter *w = arg;
+    for (uint32_t i = 0; i < 200; i++) {
+        uint64_t tag = (uint64_t)w->id << 32 | i, seq;
+        w->err = cts_wal_append(w->wal, &tag, sizeof tag, &seq);
+        if (!w->err)
+            w->err = cts_wal_wait_durable(w->wal, seq);
+        if (w->err)
+            return NULL;
+        w->acked = seq;
+    }
+    return NULL;
+}
+
+typedef struct ctally {
+    uint64_t next, count;
+    int64_t last[WRITERS];
+    int bad;
+} ctally;
+
+static int ctally_cb(void *ctx, uint64_t seq, const void *payload, size_t len)
+{
+    ctally *t = ctx;
+    uint64_t tag;
+    if (seq != t->next || len != sizeof tag) {
+        t->bad = 1;
+        return 0;
+    }
+    memcpy(&tag, payload, sizeof tag);
+    uint32_t id = (uint32_t)(tag >> 32);
+    if (id >= WRITERS || (int64_t)(uint32_t)tag != t->last[id] + 1)
+        t->bad = 1;
+    else
+        t->last[id]++;
+    t->next++;
+    t->count++;
+    return 0;
+}
+
+static void test_concurrent_writers_failed_sync(void **state)
+{
+    (void)state;
+    for (uint64_t nth = 5; nth <= 65; nth += 20) {
+        scratch_dir d;
+        assert_int_equal(scratch_make(&d, "walc"), 0);
+        char dir[600];
+        scratch_join(dir, sizeof dir, d.path, "wal");
+        cts_vfs_fault *f;
+        assert_int_equal(cts_vfs_fault_create(&fast_base, &f), 0);
+        cts_wal_opts o = opts(cts_vfs_fault_vfs(f), CTS_FSYNC_ALWAYS);
+        o.interval_ms = 600000; /* the failing sync is a writer's, not the background's */
+        cts_wal *wal;
+        assert_int_equal(cts_wal_open(dir, &o, &wal), 0);
+        assert_int_equal(cts_wal_replay(wal, NULL, NULL, NULL), 0);
+        assert_int_equal(cts_vfs_fault_fail(f, CTS_VFS_OP_FDATASYNC, nth, EIO, CTS_FAULT_ONCE), 0);
+        pthread_t th[WRITERS];
+        cwriter w[WRITERS];
+        for (uint32_t i = 0; i < WRITERS; i++) {
+            w[i] = (cwriter){.wal = wal, .id = i};
+            assert_int_equal(pthread_create(&th[i], NULL, cwriter_main, &w[i]), 0);
+        }
+        uint64_t acked = 0;
+        int eio = 0;
+        for (int i = 0; i < WRITERS; i++) {
+            pthread_join(th[i], NULL);
+            /* Exactly one thread saw the EIO; the others, poisoning. */
+            assert_true(w[i].err == CTS_EIO || w[i].err == CTS_EPOISONED);
+            eio += w[i].err == CTS_EIO;
+            acked = w[i].acked > acked ? w[i].acked : acked;
+        }
+        assert_int_equal(eio, 1);
+        assert_int_equal(cts_vfs_fault_power_loss(f, nth), 0);
+        (void)cts_wal_close(wal);
+        cts_vfs_fault_reset(f);
+        ctally t = {.next = 1, .last = {-1, -1, -1, -1}};
+        assert_int_equal(cts_wal_open(dir, &o, &wal), 0);
+        assert_int_equal(cts_wal_replay(wal, ctally_cb, &t, NULL), 0);
+        assert_false(t.bad);
+        assert_true(t.count >= acked);
+        assert_int_equal(cts_wal_close(wal), 0);
+        cts_vfs_fault_destroy(f);
+        scratch_remove(&d);
+    }
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -406,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_every_fault_never_with_sync),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_every_fault_in_recovery),
+        cmocka_unit_test(test_concurrent_writers_failed_sync),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
