@@ -125,7 +125,8 @@ CTS_MUST_USE int cts_catalog_create(const cts_catalog_options *opts, cts_catalog
  * missing file is created crash-safely (written as catalog.tmp, fsynced,
  * renamed, directory fsynced); a leftover catalog.tmp is removed. A torn tail
  * (a bad or truncated record with no valid commit record after it) is
- * truncated, fsynced and described in *report (which may be NULL).
+ * truncated, fsynced and described in *report (which may be NULL) and in
+ * cts_catalog_errmsg, though the call succeeds.
  *
  * `vfs` must outlive the catalog; `dir` is copied.
  * Errors: CTS_EINVAL (catalog not empty or already open, NULL argument),

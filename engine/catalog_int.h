@@ -1,8 +1,9 @@
 /*
  * catalog_int.h: the private structures shared by the catalog's files
  * (catalog.c: structures and writes; catalog_key.c: canonical keys and
- * hashing; catalog_read.c: lookups, enumeration, checks; catalog_file.c:
- * persistence). Nothing outside these files includes it.
+ * hashing; catalog_read.c: reader lookups and enumeration; catalog_check.c:
+ * the integrity validator; catalog_file.c: persistence). Only these files
+ * and the catalog's own tests include it.
  *
  * Layout and invariants (the "what must stay true" of the whole catalog):
  *

@@ -15,6 +15,7 @@
 #include "cts_test.h"
 
 #include "catalog.h"
+#include "catalog_int.h" /* to damage the structures for cts_catalog_check */
 #include "postings.h"
 
 #include <pthread.h>
@@ -553,6 +554,50 @@ static void test_malformed_keys(void **state)
     cts_catalog_destroy(cat);
 }
 
+/* cts_catalog_check notices each kind of damage (and the catalog is put
+ * back before it is destroyed). */
+static void test_check_detects_damage(void **state)
+{
+    (void)state;
+    cts_catalog *cat = new_catalog(0);
+    model md;
+    model_init(&md);
+    cts_rng r = {11};
+    for (int i = 0; i < 200; i++) {
+        tuple t = random_tuple(&r);
+        t.v[0] = i % NV;
+        intern_checked(cat, &md, &t, &r);
+    }
+    assert_int_equal(cts_catalog_check(cat), CTS_OK);
+    meas *m = cat->meas[0];
+    tagkey *tk = m->keys[0];
+    tagval *tv = &tk->values[0];
+    uint32_t *ids = tv->ids.cap ? tv->ids.u.heap : tv->ids.u.inl;
+    assert_true(tv->ids.count >= 2);
+    uint32_t save = ids[0];
+    ids[0] = ids[1]; /* not strictly increasing */
+    assert_int_equal(cts_catalog_check(cat), CTS_ECORRUPT);
+    ids[0] = save;
+    tv->ids.count--; /* a series missing from its value's list */
+    assert_int_equal(cts_catalog_check(cat), CTS_ECORRUPT);
+    assert_non_null(strstr(cts_catalog_errmsg(cat), "index totals disagree"));
+    tv->ids.count++;
+    tv->len--; /* the value no longer matches the keys of its list */
+    assert_int_equal(cts_catalog_check(cat), CTS_ECORRUPT);
+    tv->len++;
+    m->series.count--;
+    assert_int_equal(cts_catalog_check(cat), CTS_ECORRUPT);
+    m->series.count++;
+    uint64_t handle = cat->series[3];
+    cat->series[3] = cat->series[4]; /* a key that maps to another id */
+    assert_int_equal(cts_catalog_check(cat), CTS_ECORRUPT);
+    assert_non_null(strstr(cts_catalog_errmsg(cat), "series 3"));
+    cat->series[3] = handle;
+    assert_int_equal(cts_catalog_check(cat), CTS_OK);
+    cts_catalog_destroy(cat);
+    model_free(&md);
+}
+
 /* ------------------------------------------------------------------------
  * Allocation failure: every call fails cleanly or succeeds, nothing leaks,
  * and the catalog equals the model of the calls that succeeded.
@@ -791,12 +836,13 @@ static void test_scale_report(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_model_random),       cmocka_unit_test(test_unknown_names_are_empty),
-        cmocka_unit_test(test_invalid_series),     cmocka_unit_test(test_series_text),
-        cmocka_unit_test(test_series_limit),       cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_field_restore),      cmocka_unit_test(test_series_restore),
-        cmocka_unit_test(test_malformed_keys),     cmocka_unit_test(test_alloc_failure),
-        cmocka_unit_test(test_concurrent_readers), cmocka_unit_test(test_scale_report),
+        cmocka_unit_test(test_model_random),   cmocka_unit_test(test_unknown_names_are_empty),
+        cmocka_unit_test(test_invalid_series), cmocka_unit_test(test_series_text),
+        cmocka_unit_test(test_series_limit),   cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_field_restore),  cmocka_unit_test(test_series_restore),
+        cmocka_unit_test(test_malformed_keys), cmocka_unit_test(test_check_detects_damage),
+        cmocka_unit_test(test_alloc_failure),  cmocka_unit_test(test_concurrent_readers),
+        cmocka_unit_test(test_scale_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
