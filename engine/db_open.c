@@ -34,10 +34,21 @@ void cts_db_opts_init(cts_db_opts *o)
     o->io = CTS_DB_IO_AUTO;
 }
 
-static bool opts_valid(const cts_db_opts *o)
+/* NULL when the options are valid, else what is wrong with them (for
+ * cts_db_open_error: "invalid argument" alone does not say which). */
+static const char *opts_problem(const cts_db_opts *o)
 {
-    return o->partition_ns > 0 && o->block_points > 0 && o->block_points <= CTS_BLOCK_MAX_COUNT &&
-           o->fsync <= CTS_DB_FSYNC_NEVER && o->io <= CTS_DB_IO_PWRITE && o->retention_ns >= 0;
+    if (o->partition_ns <= 0)
+        return "partition_ns must be > 0";
+    if (o->block_points == 0 || o->block_points > CTS_BLOCK_MAX_COUNT)
+        return "block_points must be 1..65536";
+    if (o->retention_ns < 0)
+        return "retention_ns must be >= 0";
+    if ((unsigned)o->fsync > CTS_DB_FSYNC_NEVER)
+        return "fsync must be ALWAYS, INTERVAL or NEVER";
+    if ((unsigned)o->io > CTS_DB_IO_PWRITE)
+        return "io must be AUTO, URING or PWRITE";
+    return NULL;
 }
 
 static int make_dir(const cts_vfs *vfs, const char *path)
@@ -275,8 +286,13 @@ int cts_db_open(const char *dir, const cts_db_opts *opts, cts_db **out)
     }
     if (out)
         *out = NULL;
-    if (!dir || !out || !opts_valid(opts))
+    if (!dir || !out)
         goto fail;
+    const char *bad = opts_problem(opts);
+    if (bad) {
+        snprintf(open_error, sizeof open_error, "bad options: %s", bad);
+        return rc;
+    }
     rc = CTS_ENOMEM;
     if (!(db = cts_calloc(1, sizeof *db)) || !(db->dir = cts_malloc(strlen(dir) + 1)))
         goto fail;
