@@ -279,8 +279,8 @@ static int torn_tail(replay *rp, const seg_scan *s, const char *path, uint64_t d
     rp->rep.torn_bytes = rp->size - s->end;
     rp->rep.torn_records = dropped;
     wal_log(rp->wal,
-            "wal: %s: torn tail (%s) truncated at offset %" PRIu64 ": %" PRIu64
-            " bytes and %" PRIu64 " records dropped",
+            "wal: %s: torn tail (%s) truncated at offset %" PRIu64 ": dropped %" PRIu64
+            " bytes, %" PRIu64 " record(s)",
             path, s->why, s->end, rp->size - s->end, dropped);
     return deliver(rp, s->end);
 }
