@@ -49,11 +49,15 @@
  * entry and 8-16 bytes of hash slot. Run test_catalog with
  * CTS_CATALOG_SCALE=1000000 to measure it again.
  *
- * Speed (Release, shared 2-vCPU VM whose dependent cache miss costs ~435
- * ns): interning an existing series takes ~50 ns when the catalog is in
- * cache (~20M lookups/s); beyond the cache it is bound by two dependent
- * misses (slot, then entry with key and id): 100k series 11M/s in creation
- * order and 2.2M/s in random order, 1M series 3-4.5M/s and 1.1M/s.
+ * Speed (Release, jemalloc, a shared 2-vCPU VM on which one dependent
+ * cache miss costs ~435 ns; inputs laid out as a parse buffer holds them):
+ * interning an existing series costs ~50 ns when the catalog is in cache
+ * (10k series: ~10M lookups/s, either order). Beyond the cache a lookup is
+ * bound by two dependent misses, the slot and then the entry (key and id
+ * side by side): 100k series 11-14M/s in creation order, 3.5-4.6M/s in
+ * random order; 1M series 2.5-3.9M/s and 1.0-1.8M/s (the spread is the
+ * machine's load). test_catalog's scale test prints
+ * these figures.
  */
 #ifndef CTS_CATALOG_H
 #define CTS_CATALOG_H
