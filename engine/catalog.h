@@ -56,8 +56,7 @@
  * bound by two dependent misses, the slot and then the entry (key and id
  * side by side): 100k series 11-14M/s in creation order, 3.5-4.6M/s in
  * random order; 1M series 2.5-3.9M/s and 1.0-1.8M/s (the spread is the
- * machine's load). test_catalog's scale test prints
- * these figures.
+ * machine's load). test_catalog's scale test prints these figures.
  */
 #ifndef CTS_CATALOG_H
 #define CTS_CATALOG_H
@@ -283,6 +282,7 @@ CTS_MUST_USE int cts_catalog_field_get(cts_catalog *cat, uint32_t id, cts_str *m
  * All READER.
  * ------------------------------------------------------------------------ */
 
+/* Measurements, including one known only through its fields. */
 CTS_MUST_USE int cts_catalog_measurements(cts_catalog *cat, cts_str **out, size_t *count);
 CTS_MUST_USE int cts_catalog_tag_keys(cts_catalog *cat, cts_str measurement, cts_str **out,
                                       size_t *count);
