@@ -4,7 +4,8 @@
  *
  *   engine/append/{always,interval,never}
  *       one writer, batches of 5,000 points (1,000 air-quality series, three
- *       1-decimal float fields each), timestamps advancing 60 s per round,
+ *       1-decimal float fields each, drifting like real readings),
+ *       timestamps advancing 60 s per round,
  *       into a fresh database in $TMPDIR. Items are values. Counters:
  *       wal_bytes_per_value (WAL bytes written / values written, checkpoints
  *       included) and disk_bytes_per_value (sealed block bytes / points
@@ -37,6 +38,7 @@ typedef struct workload {
     cts_tag tags[SERIES][2];
     cts_point pts[BATCH];
     cts_field fields[BATCH][FIELDS];
+    int32_t level[SERIES][FIELDS]; /* each series' current reading x 10 */
     uint64_t rng;
 } workload;
 
@@ -61,6 +63,8 @@ static workload *workload_create(void)
         const char *c = cities[s % 6];
         w->tags[s][0] = (cts_tag){{"city", 4}, {c, (uint32_t)strlen(c)}};
         w->tags[s][1] = (cts_tag){{"sensor", 6}, {w->names[s], (uint32_t)strlen(w->names[s])}};
+        for (int f = 0; f < FIELDS; f++)
+            w->level[s][f] = 100 + (int32_t)(next_rand(&w->rng) % 300);
     }
     for (int i = 0; i < BATCH; i++) {
         for (int f = 0; f < FIELDS; f++)

@@ -146,7 +146,8 @@ typedef struct cts_head {
     uint32_t elem_size; /* cts_value_size(type) */
     uint32_t count;
     uint32_t cap;
-    int64_t *ts; /* strictly increasing over [0, count) */
+    uint32_t cap_hint; /* capacity before the head was last emptied */
+    int64_t *ts;       /* strictly increasing over [0, count) */
     cts_values v;
     struct cts_strpage *pages; /* newest first */
     size_t str_live;           /* bytes referenced by current values */

@@ -79,7 +79,8 @@ struct cts_db {
     uint64_t head_bytes;
     uint64_t wal_bytes_at_ckpt;
     bool poisoned;
-    cts_buf payload;
+    cts_buf payload; /* entry stream of the batch being written */
+    cts_buf record;  /* the framed WAL record; scratch for replay */
     pending *pend;
     size_t npend, cap_pend;
     uint8_t *blkbuf; /* encode buffer for sealing */

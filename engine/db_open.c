@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Thread_local char open_error[768];
 
@@ -108,15 +109,23 @@ static int collect(void *arg, const char *name)
 }
 
 /* A directory without an index is what a crash during a partition drop
- * leaves: finish the drop. */
+ * leaves (the index goes first); one with an index but no segment is a
+ * creation cut short (the index is created first, and no block is added
+ * before both exist). Either way the partition holds nothing: finish
+ * removing it, index included, or rmdir fails on a non-empty directory. */
 static int finish_drop(cts_db *db, const char *root, int64_t index)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%lld/segment", root, (long long)index);
     db->vfs->unlink(db->vfs->ctx, path);
+    snprintf(path, sizeof path, "%s/%lld/index", root, (long long)index);
+    db->vfs->unlink(db->vfs->ctx, path);
     snprintf(path, sizeof path, "%s/%lld", root, (long long)index);
     int rc = db->vfs->rmdir(db->vfs->ctx, path);
-    return rc < 0 && rc != -ENOENT ? cts_err_from_errno(rc) : 0;
+    if (rc < 0 && rc != -ENOENT)
+        return db_fail(db, cts_err_from_errno(rc), "%s: cannot remove an incomplete partition: %s",
+                       path, strerror(-rc));
+    return 0;
 }
 
 static int load_partitions(cts_db *db)
@@ -200,9 +209,13 @@ static int replay_record(void *ctx, uint64_t seq, const void *payload, size_t le
 {
     cts_db *db = ctx;
     pl_reader r;
-    pl_entry *e = cts_malloc(sizeof *e);
-    int rc = e ? 0 : CTS_ENOMEM;
-    pl_reader_init(&r, payload, len);
+    const uint8_t *entries;
+    size_t n;
+    int rc = pl_unframe(payload, len, &db->record, &entries, &n);
+    pl_entry *e = rc ? NULL : cts_malloc(sizeof *e);
+    if (rc == 0 && !e)
+        rc = CTS_ENOMEM;
+    pl_reader_init(&r, entries, n);
     while (rc == 0 && (rc = pl_next(&r, e)) == 1) {
         switch (e->kind) {
         case PL_SERIES:
@@ -328,6 +341,7 @@ int cts_db_close(cts_db *db)
     cts_io_destroy(db->io);
     db_columns_free(db);
     cts_buf_fini(&db->payload);
+    cts_buf_fini(&db->record);
     cts_free(db->pend);
     cts_free(db->blkbuf);
     if (db->dir) {

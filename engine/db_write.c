@@ -190,8 +190,9 @@ int cts_db_write(cts_db *db, const cts_point *pts, size_t n, cts_write_result *r
         rc = db_fail(db, CTS_EINVAL, "database opened read-only");
     else if (db->poisoned)
         rc = CTS_EPOISONED;
-    else if ((rc = resolve_batch(db, pts, n, res, &first_reject)) == 0 && db->payload.len)
-        rc = cts_wal_append(db->wal, db->payload.p, db->payload.len, &seq);
+    else if ((rc = resolve_batch(db, pts, n, res, &first_reject)) == 0 && db->payload.len &&
+             (rc = pl_frame(&db->payload, &db->record)) == 0)
+        rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq);
     if (rc && rc != CTS_EPOISONED && !db->poisoned && rc != CTS_ENOMEM)
         db_poison(db, rc, "appending to the WAL");
     if (rc == 0 && db->npend)

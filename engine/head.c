@@ -373,9 +373,12 @@ static int grow(cts_head *h)
 {
     if (h->count == UINT32_MAX)
         return CTS_ELIMIT;
-    uint32_t cap = h->cap < HEAD_MIN_CAP     ? HEAD_MIN_CAP
-                   : h->cap > UINT32_MAX / 2 ? UINT32_MAX
-                                             : h->cap * 2;
+    /* an emptied head regrows straight to the size it had when it was last
+     * sealed: one allocation per block instead of a doubling series */
+    uint32_t cap = h->cap == 0 && h->cap_hint > HEAD_MIN_CAP ? h->cap_hint
+                   : h->cap < HEAD_MIN_CAP                   ? HEAD_MIN_CAP
+                   : h->cap > UINT32_MAX / 2                 ? UINT32_MAX
+                                                             : h->cap * 2;
     int64_t *ts = cts_realloc(h->ts, (size_t)cap * 8);
     if (!ts)
         return CTS_ENOMEM;
@@ -459,6 +462,7 @@ int cts_head_put(cts_head *h, int64_t ts, const cts_value *v)
 static void shrink(cts_head *h)
 {
     if (h->count == 0) {
+        h->cap_hint = h->cap;
         cts_free(h->ts);
         cts_free(h->v.raw);
         h->ts = NULL;

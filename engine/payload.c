@@ -8,6 +8,7 @@
 
 #include "storage_int.h"
 
+#include <lz4.h>
 #include <math.h>
 
 int cts_buf_reserve(cts_buf *b, size_t more)
@@ -86,6 +87,9 @@ int pl_put_point(cts_buf *b, uint32_t series_id, int64_t ts, int64_t *prev_ts, u
     return 0;
 }
 
+/* the varint of a float that is not a short decimal: 8 raw bytes follow */
+#define FLOAT_RAW 15
+
 static const double pow10_tab[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 
 /* The smallest e with v == k / 10^e exactly (|k| < 2^53), or -1. */
@@ -116,11 +120,11 @@ int pl_put_value(cts_buf *b, uint32_t field_id, cts_type type, const cts_value *
     int e;
     switch (type) {
     case CTS_TYPE_FLOAT:
-        if ((e = decimal_exponent(v->f, &k)) >= 0) {
-            b->p[b->len++] = (uint8_t)e;
-            put_varint(b, cts_zigzag(k));
+        /* a decimal costs one varint holding k and e: 21.4 takes 2 bytes */
+        if ((e = decimal_exponent(v->f, &k)) >= 0 && cts_zigzag(k) < (UINT64_C(1) << 59)) {
+            put_varint(b, (cts_zigzag(k) << 4) | (uint64_t)e);
         } else {
-            b->p[b->len++] = 0xFF;
+            put_varint(b, FLOAT_RAW);
             memcpy(b->p + b->len, &v->f, 8);
             b->len += 8;
         }
@@ -155,6 +159,58 @@ int pl_put_delete(cts_buf *b, cts_str m, const uint32_t *ids, size_t n, int64_t 
         put_varint(b, ids[i] - prev);
         prev = ids[i];
     }
+    return 0;
+}
+
+/* ---- framing ---- */
+
+#define FRAME_PLAIN 0
+#define FRAME_LZ4 1
+
+int pl_frame(const cts_buf *entries, cts_buf *out)
+{
+    size_t n = entries->len;
+    int bound = n < (size_t)LZ4_MAX_INPUT_SIZE ? LZ4_compressBound((int)n) : 0;
+    out->len = 0;
+    if (cts_buf_reserve(out, 5 + (n > (size_t)bound ? n : (size_t)bound)))
+        return CTS_ENOMEM;
+    int lz = bound
+                 ? LZ4_compress_default((const char *)entries->p, (char *)out->p + 5, (int)n, bound)
+                 : 0;
+    if (lz > 0 && (size_t)lz + 5 < n - n / 8) {
+        out->p[0] = FRAME_LZ4;
+        cts_put_u32(out->p + 1, (uint32_t)n);
+        out->len = 5 + (size_t)lz;
+        return 0;
+    }
+    out->p[0] = FRAME_PLAIN;
+    if (n)
+        memcpy(out->p + 1, entries->p, n);
+    out->len = 1 + n;
+    return 0;
+}
+
+int pl_unframe(const uint8_t *rec, size_t rec_len, cts_buf *scratch, const uint8_t **p, size_t *len)
+{
+    if (rec_len >= 1 && rec[0] == FRAME_PLAIN) {
+        *p = rec + 1;
+        *len = rec_len - 1;
+        return 0;
+    }
+    if (rec_len < 5 || rec[0] != FRAME_LZ4)
+        return CTS_ECORRUPT;
+    uint32_t n = cts_get_u32(rec + 1);
+    if (n == 0 || n > (1u << 30) || rec_len - 5 > INT32_MAX)
+        return CTS_ECORRUPT;
+    scratch->len = 0;
+    if (cts_buf_reserve(scratch, n))
+        return CTS_ENOMEM;
+    int got =
+        LZ4_decompress_safe((const char *)rec + 5, (char *)scratch->p, (int)(rec_len - 5), (int)n);
+    if (got < 0 || (uint32_t)got != n)
+        return CTS_ECORRUPT;
+    *p = scratch->p;
+    *len = n;
     return 0;
 }
 
@@ -276,20 +332,19 @@ int pl_next(pl_reader *r, pl_entry *e)
 
 static bool get_float(pl_reader *r, double *f)
 {
-    uint8_t e;
-    uint64_t k;
-    if (!get_byte(r, &e))
+    uint64_t x;
+    if (!get_varint(r, &x))
         return false;
-    if (e == 0xFF) {
+    if (x == FLOAT_RAW) {
         if (r->len - r->off < 8)
             return false;
         memcpy(f, r->p + r->off, 8);
         r->off += 8;
         return true;
     }
-    if (e >= 10 || !get_varint(r, &k))
+    if ((x & 15) >= 10)
         return false;
-    *f = (double)cts_unzigzag(k) / pow10_tab[e];
+    *f = (double)cts_unzigzag(x >> 4) / pow10_tab[x & 15];
     return true;
 }
 

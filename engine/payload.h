@@ -14,15 +14,22 @@
  *                    varint n, n x varint series-id delta (ascending ids)
  *   str = varint length + bytes
  *
- * Values by field type: float: u8 e (0..9) + zigzag varint k when the value
- * is exactly k / 10^e (sensors send decimals: 21.4 costs 3 bytes), or u8
- * 0xFF + 8 raw bytes; int: zigzag varint; uint: varint; bool: u8 0/1;
+ * Values by field type: float: varint (zigzag(k) << 4 | e) when the value
+ * is exactly k / 10^e, e in 0..9 (sensors send decimals: 21.4 costs 2
+ * bytes), or varint 15 + 8 raw bytes; int: zigzag varint; uint: varint; bool: u8 0/1;
  * string: str. The reader learns each field's type from the catalog.
  */
 #ifndef CTS_PAYLOAD_H
 #define CTS_PAYLOAD_H
 
 #include "column.h"
+
+/*
+ * The WAL record is the entry stream framed by one byte: 0 = the entries as
+ * they are; 1 = u32 length of the entry stream, then one LZ4 block of it
+ * (used when it saves at least an eighth: batches repeat tags and field
+ * ids, so they usually compress).
+ */
 
 /* A growable byte buffer. Zero-initialised is empty. */
 typedef struct cts_buf {
@@ -46,7 +53,16 @@ CTS_MUST_USE int pl_put_value(cts_buf *b, uint32_t field_id, cts_type type, cons
 CTS_MUST_USE int pl_put_delete(cts_buf *b, cts_str m, const uint32_t *ids, size_t n, int64_t t0,
                                int64_t t1);
 
-/* Reader over one payload. All strings point into the payload. */
+/* Frame the entry stream `entries` as a WAL record into `out` (replacing
+ * its contents). CTS_ENOMEM. */
+CTS_MUST_USE int pl_frame(const cts_buf *entries, cts_buf *out);
+/* Open a framed record: *p and *len receive the entry stream, which is the
+ * record itself or its decompression into `scratch`. CTS_ECORRUPT,
+ * CTS_ENOMEM. */
+CTS_MUST_USE int pl_unframe(const uint8_t *rec, size_t rec_len, cts_buf *scratch, const uint8_t **p,
+                            size_t *len);
+
+/* Reader over one entry stream. All strings point into it. */
 typedef struct pl_reader {
     const uint8_t *p;
     size_t len, off;

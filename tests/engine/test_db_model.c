@@ -58,7 +58,8 @@ typedef struct env {
     char dir[256];
     cts_db_opts opts;
     cts_db *db;
-    cts_rng rng;
+    cts_rng rng;  /* drives the workload */
+    cts_rng crng; /* drives the checks, so checking more never changes the workload */
     char strs[64][16];
 } env;
 
@@ -140,6 +141,26 @@ static void write_batch(env *e)
         for (uint32_t k = 0; k < pts[p].nfields; k++)
             model_put(sidx[p], fidx[p][k], pts[p].ts_ns, &fields[p][k]);
     }
+}
+
+/* The first write of a field fixes its type; make it the intended one, so
+ * that later ints for "f" are promotions and strings for "i" conflicts. */
+static void define_fields(env *e)
+{
+    cts_tag tag = {{"sensor", 6}, {"0", 1}};
+    cts_field f[NFIELDS] = {{.key = {"f", 1}, .type = CTS_TYPE_FLOAT, .v.f = 1.5},
+                            {.key = {"i", 1}, .type = CTS_TYPE_INT, .v.i = -7},
+                            {.key = {"s", 1}, .type = CTS_TYPE_STRING, .v.s = {"x", 1}},
+                            {.key = {"b", 1}, .type = CTS_TYPE_BOOL, .v.b = 1}};
+    cts_point pt = {.measurement = {"m", 1},
+                    .tags = &tag,
+                    .ntags = 1,
+                    .fields = f,
+                    .nfields = NFIELDS,
+                    .ts_ns = 0};
+    assert_int_equal(cts_db_write(e->db, &pt, 1, NULL), 0);
+    for (int k = 0; k < NFIELDS; k++)
+        model_put(0, k, 0, &f[k]);
 }
 
 static void delete_range(env *e)
@@ -264,10 +285,10 @@ static void check_all(env *e)
                     assert_false(model[s][f][t].present);
                 continue;
             }
-            int64_t a = (int64_t)cts_rng_below(&e->rng, TS_SPAN),
-                    b = a + (int64_t)cts_rng_below(&e->rng, TS_SPAN);
+            int64_t a = (int64_t)cts_rng_below(&e->crng, TS_SPAN),
+                    b = a + (int64_t)cts_rng_below(&e->crng, TS_SPAN);
             check_column(e, sid, s, f, fid, INT64_MIN, INT64_MAX, true);
-            check_column(e, sid, s, f, fid, a, b, cts_rng_below(&e->rng, 2));
+            check_column(e, sid, s, f, fid, a, b, cts_rng_below(&e->crng, 2));
         }
     }
     cts_free(fl);
@@ -279,6 +300,7 @@ static void run(cts_io_choice io, uint64_t seed, int steps)
     memset(&e, 0, sizeof e);
     memset(model, 0, sizeof model);
     e.rng.s = seed;
+    e.crng.s = ~seed;
     for (int i = 0; i < 64; i++)
         snprintf(e.strs[i], sizeof e.strs[i], i % 7 ? "st-%d" : "", i % 9);
     const char *base = getenv("CTS_TEST_TMPDIR");
@@ -298,6 +320,7 @@ static void run(cts_io_choice io, uint64_t seed, int steps)
         return;
     }
     assert_int_equal(rc, 0);
+    define_fields(&e);
     for (int step = 0; step < steps; step++) {
         uint64_t op = cts_rng_below(&e.rng, 100);
         if (op < 80)
@@ -313,6 +336,10 @@ static void run(cts_io_choice io, uint64_t seed, int steps)
             retention(&e);
         else
             check_all(&e);
+        if (getenv("DBG")) {
+            fprintf(stderr, "step %d op %llu\n", step, (unsigned long long)op);
+            check_all(&e);
+        }
     }
     check_all(&e);
     cts_verify_report rep;
@@ -329,7 +356,9 @@ static void run(cts_io_choice io, uint64_t seed, int steps)
 static void model_pwrite(void **state)
 {
     (void)state;
-    for (uint64_t seed = 1; seed <= 6; seed++)
+    const char *n = getenv("CTS_MODEL_SEEDS"); /* a script may run many more */
+    uint64_t seeds = n ? strtoull(n, NULL, 10) : 6;
+    for (uint64_t seed = 1; seed <= seeds; seed++)
         run(CTS_DB_IO_PWRITE, seed, 400);
 }
 
