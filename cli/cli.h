@@ -20,4 +20,7 @@ typedef struct cli_command {
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
+/* The commands (one file each, cmd_<name>.c). */
+int cmd_gen(int argc, char **argv);
+
 #endif
