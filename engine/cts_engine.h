@@ -282,6 +282,234 @@ typedef struct cts_db_stats {
 
 void cts_db_get_stats(cts_db *db, cts_db_stats *st);
 
+/* ------------------------------------------------------------------------
+ * Line protocol (lineproto.c, lp_reader.c, lp_format.c): InfluxDB 1.x line
+ * protocol in, cts_point batches out. docs/line-protocol.md is the user's
+ * reference (what is accepted, limits, every error message).
+ *
+ *   measurement[,tag=value...] field=value[,field=value...] [timestamp]
+ *
+ * Parsing follows InfluxDB 1.x (its Go parser, models/points.go) so that a
+ * line InfluxDB accepts is accepted with the same values, and a line it
+ * rejects is rejected with its reason, in its words:
+ *   unable to parse '<line>': <reason>
+ * Deliberate differences, each in docs/line-protocol.md: unsigned integers
+ * (`7u`) are always accepted, CRLF line endings are accepted, a quoted
+ * string must be followed by `,`, a space or the end of the line, and a
+ * line longer than max_line_bytes is rejected.
+ *
+ * Strings of parsed points are never NUL-terminated (cts_str). Values:
+ * floats are exactly what strtod gives for the same text; integers are
+ * range-checked; timestamps are scaled from the precision to nanoseconds
+ * with an overflow check and must lie in [CTS_LP_MIN_NS, CTS_LP_MAX_NS].
+ *
+ * Thread safety: nothing here has hidden state; a cts_lp_point or a
+ * cts_lp_reader is used by one thread at a time, distinct ones are
+ * independent.
+ * ------------------------------------------------------------------------ */
+
+/* Timestamp precision of a line's timestamp (the `precision` URL parameter
+ * of InfluxDB's /write). */
+typedef enum cts_lp_precision {
+    CTS_LP_NS = 0, /* "n", "ns" (default) */
+    CTS_LP_US = 1, /* "u", "us" */
+    CTS_LP_MS = 2, /* "ms" */
+    CTS_LP_S = 3,  /* "s" */
+    CTS_LP_M = 4,  /* "m" (minutes) */
+    CTS_LP_H = 5,  /* "h" */
+} cts_lp_precision;
+
+/* Parse a precision name (not NUL-terminated, len bytes) as listed above.
+ * Errors: CTS_EINVAL (unknown name; *out unchanged). */
+CTS_MUST_USE int cts_lp_precision_parse(const char *s, size_t len, cts_lp_precision *out);
+/* Nanoseconds per unit of p (1 for CTS_LP_NS); 0 for an invalid value. */
+int64_t cts_lp_precision_ns(cts_lp_precision p);
+
+/* InfluxDB's representable time range: the two lowest int64 values and the
+ * highest are reserved as sentinels. */
+#define CTS_LP_MIN_NS (INT64_MIN + 2)
+#define CTS_LP_MAX_NS (INT64_MAX - 1)
+
+#define CTS_LP_LINE_MAX_DEFAULT (1u << 20) /* bytes of one line */
+#define CTS_LP_KEY_MAX_DEFAULT 65535u      /* InfluxDB's MaxKeyLength */
+#define CTS_LP_BATCH_DEFAULT 5000u         /* points per reader batch */
+
+typedef struct cts_lp_opts {
+    cts_lp_precision precision;
+    /* Timestamp of lines that carry none ("now"), truncated down to a
+     * multiple of the precision as InfluxDB does. Default 0: callers set it
+     * from the clock once per request or file. */
+    int64_t now_ns;
+    /* A longer line (its bytes before the '\n', leading blanks included) is
+     * rejected and skipped. 16 .. 1 GiB. */
+    uint32_t max_line_bytes;
+    /* The series key (measurement and tags as written, escapes included)
+     * and the series key plus 4 plus a field key as written must not exceed
+     * this (InfluxDB's "max key length exceeded"). >= 1. */
+    uint32_t max_key_bytes;
+    /* Reader only: a batch holds at most this many points and at most this
+     * many bad lines. 1 .. 10,000,000. */
+    uint32_t batch_points;
+} cts_lp_opts;
+
+/* Fill o with the defaults: nanoseconds, now_ns 0, CTS_LP_LINE_MAX_DEFAULT,
+ * CTS_LP_KEY_MAX_DEFAULT, CTS_LP_BATCH_DEFAULT. */
+void cts_lp_opts_init(cts_lp_opts *o);
+
+/* Why a line was refused. */
+typedef enum cts_lp_errkind {
+    /* Malformed: msg is "unable to parse '<line>': <reason>". */
+    CTS_LP_ESYNTAX = 1,
+    /* Well-formed but refused as InfluxDB refuses it at write time (`time`
+     * as a tag key, or `time` as the only field key): msg is the reason
+     * alone, e.g. `invalid tag key: input tag "time" on measurement "m" is
+     * invalid`. */
+    CTS_LP_EREJECTED = 2,
+} cts_lp_errkind;
+
+#define CTS_LP_REASON_MAX 256  /* reason buffer, NUL included */
+#define CTS_LP_EXCERPT_MAX 512 /* bytes of the line quoted in msg */
+#define CTS_LP_MSG_MAX 1024    /* msg buffer, NUL included */
+
+/* One refused line. Long text is never cut silently: a quoted line longer
+ * than CTS_LP_EXCERPT_MAX bytes, and a token longer than 64 bytes inside a
+ * reason, end in "...". */
+typedef struct cts_lp_error {
+    uint64_t line;   /* 1-based number of the line's first physical line */
+    uint32_t column; /* 1-based byte offset of the offending token in the line */
+    cts_lp_errkind kind;
+    char reason[CTS_LP_REASON_MAX]; /* e.g. "invalid boolean" */
+    char msg[CTS_LP_MSG_MAX];       /* the full message, as above */
+} cts_lp_error;
+
+/* A point parsed by cts_lp_parse_line. `point` and every string it points
+ * to (into the buffers below, which hold a copy of the line) are valid
+ * until the next parse into the same cts_lp_point or its fini; the caller's
+ * line is not referenced after the call. */
+typedef struct cts_lp_point {
+    cts_point point;
+    struct { /* private: reused buffers, grown with cts_realloc */
+        cts_tag *tags;
+        cts_field *fields;
+        char *buf;
+        size_t items_cap, buf_cap;
+    } priv;
+} cts_lp_point;
+
+/* init zeroes p (no allocation); fini frees its buffers (NULL is a no-op)
+ * and leaves it initialised. */
+void cts_lp_point_init(cts_lp_point *p);
+void cts_lp_point_fini(cts_lp_point *p);
+
+/*
+ * Parse one line: len bytes at `line`, an optional trailing "\n" or "\r\n"
+ * included. A '\n' inside is an ordinary byte (inside a string value it is
+ * part of the string, as in InfluxDB). The line's number in err is 1.
+ * Returns 1 with out->point set; 0 for a blank or comment line (no point);
+ * CTS_EPARSE with *err filled (err may be NULL); CTS_EINVAL (NULL line with
+ * len > 0, NULL out, invalid opts, len > max_line_bytes is CTS_EPARSE);
+ * CTS_ENOMEM. Fields: a repeated field key keeps its last value (as
+ * InfluxDB); a `time` field is dropped (as InfluxDB). Tags keep the order
+ * of the line. Allocates only when the line is longer than any before it.
+ */
+CTS_MUST_USE int cts_lp_parse_line(const char *line, size_t len, const cts_lp_opts *o,
+                                   cts_lp_point *out, cts_lp_error *err);
+
+/*
+ * Format pt as one line of line protocol (no newline), NUL-terminated, with
+ * the escapes the parser undoes and the timestamp in nanoseconds; floats
+ * are written with the fewest digits that parse back to the same double.
+ * Parsing the result gives pt back (same strings, types, values, order of
+ * tags and fields; see below). Returns the length (without the NUL), or CTS_ENOSPACE
+ * (cap too small; dst unspecified), or CTS_EINVAL for a point line protocol
+ * cannot carry: no fields; an empty measurement, key or tag value; a
+ * measurement starting with '#', a tab or a NUL; a first field key
+ * starting with a tab or a NUL (the parser skips them as blanks); a name
+ * ending in a backslash or holding a '\n'; a NaN or infinite float; a bool
+ * other than 0/1; an unknown type; a timestamp outside [CTS_LP_MIN_NS,
+ * CTS_LP_MAX_NS]. What the parser does to a valid line still applies: a
+ * `time` tag or a point whose only field is `time` is refused, a `time`
+ * field is dropped, a repeated tag key is refused and a repeated field key
+ * keeps its last value.
+ */
+CTS_MUST_USE int64_t cts_lp_format_point(const cts_point *pt, char *dst, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * The streaming reader: feed chunks of any size (a line may span any number
+ * of chunks; only the unfinished line is copied), take batches of points
+ * ready for cts_db_write, and the bad lines with their numbers and
+ * messages (InfluxDB's partial-write semantics: good lines are kept).
+ *
+ *     cts_lp_reader_create(&opts, &r)
+ *     while ((n = read(fd, buf, sizeof buf)) > 0) {
+ *         cts_lp_reader_feed(r, buf, n)                 buf borrowed...
+ *         while ((rc = cts_lp_reader_next(r, &b)) > 0)
+ *             cts_db_write(db, b.points, b.npoints, &res)
+ *     }                                                 ...until next gives 0
+ *     cts_lp_reader_finish(r)
+ *     while ((rc = cts_lp_reader_next(r, &b)) > 0) ...
+ *     cts_lp_reader_destroy(r)
+ *
+ * State: IDLE --feed--> FEEDING --next()==0--> IDLE; IDLE --finish-->
+ * FINISHING --next()==0--> DONE (next keeps returning 0; reset goes back
+ * to IDLE). A batch never spans two chunks: each chunk ends its batch, so
+ * batches are full (batch_points) only when chunks hold that many lines
+ * (feed 1 MiB or more for 5,000-point batches of typical lines).
+ *
+ * Line boundaries: a '\n' ends a line except inside a string field value
+ * (the value of a field whose first byte is '"', up to the closing
+ * unescaped '"'), as in InfluxDB. A '\r' before the '\n' is dropped. Line
+ * numbers count every '\n' of the input. No allocation per point or line:
+ * the batch arrays and copies are reused across batches and grow only when
+ * a batch needs more than any before.
+ * ------------------------------------------------------------------------ */
+typedef struct cts_lp_reader cts_lp_reader;
+
+/* One batch; every pointer is borrowed until the next call on the reader. */
+typedef struct cts_lp_batch {
+    const cts_point *points;    /* npoints, in input order */
+    const uint64_t *point_line; /* the line number of each point */
+    size_t npoints;
+    const cts_lp_error *bad; /* nbad refused lines, in input order */
+    size_t nbad;
+    uint64_t values; /* fields in points[] */
+} cts_lp_batch;
+
+typedef struct cts_lp_stats {
+    uint64_t bytes;  /* fed */
+    uint64_t lines;  /* lines ended so far, blank, comment and bad ones included */
+    uint64_t points; /* points yielded */
+    uint64_t values; /* fields of the points yielded */
+    uint64_t bad_lines;
+    uint64_t batches;
+} cts_lp_stats;
+
+/* Create a reader. Errors: CTS_EINVAL (NULL, invalid opts), CTS_ENOMEM.
+ * On failure *out is NULL. */
+CTS_MUST_USE int cts_lp_reader_create(const cts_lp_opts *o, cts_lp_reader **out);
+/* Free it; NULL is a no-op. */
+void cts_lp_reader_destroy(cts_lp_reader *r);
+/* Start a new input with the same limits and a new precision and "now":
+ * forgets any unfinished line, the counters and the line numbers; keeps
+ * the buffers. Errors: CTS_EINVAL (bad precision). */
+CTS_MUST_USE int cts_lp_reader_reset(cts_lp_reader *r, cts_lp_precision precision,
+                                     int64_t now_ns);
+/* Hand over the next len bytes. They are borrowed (must stay unchanged)
+ * until cts_lp_reader_next returns 0. Errors: CTS_EINVAL (the previous
+ * chunk is not consumed yet, input already finished, NULL data with
+ * len > 0). */
+CTS_MUST_USE int cts_lp_reader_feed(cts_lp_reader *r, const void *data, size_t len);
+/* Declare the end of the input: an unfinished last line is parsed by the
+ * following cts_lp_reader_next calls. Errors: CTS_EINVAL (a chunk is not
+ * consumed yet). */
+CTS_MUST_USE int cts_lp_reader_finish(cts_lp_reader *r);
+/* Returns 1 with *b filled (at least one point or bad line), 0 when the
+ * chunk is consumed (or, after finish, the input is done), or CTS_ENOMEM:
+ * then nothing was lost and calling again retries. */
+CTS_MUST_USE int cts_lp_reader_next(cts_lp_reader *r, cts_lp_batch *b);
+/* Counters since create or reset. */
+void cts_lp_reader_stats(const cts_lp_reader *r, cts_lp_stats *st);
+
 #ifdef __cplusplus
 }
 #endif
