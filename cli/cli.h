@@ -20,7 +20,24 @@ typedef struct cli_command {
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
+#include "cts_query.h"
+
+/* Open database NAME under data directory DATA (created if absent) with
+ * `opts` (NULL: defaults). Validates the name. On failure prints
+ * "cityts: ..." naming the problem to stderr and returns the exit status
+ * to use (CLI_EXIT_USAGE for a bad name, CLI_EXIT_FAIL otherwise). */
+int cli_open_db(const char *data, const char *name, const cts_db_opts *opts, bool create,
+                cts_db **out);
+
+/* Print "cityts <cmd>: <message>" and the usage hint; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The commands (one file each, cmd_<name>.c). */
+int cmd_verify(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 
 #endif

@@ -282,6 +282,25 @@ typedef struct cts_db_stats {
 
 void cts_db_get_stats(cts_db *db, cts_db_stats *st);
 
+/* What one column holds. */
+typedef struct cts_column_info {
+    uint32_t series_id, field_id;
+    cts_type type;
+    uint64_t blocks, points_sealed, bytes_sealed, head_points;
+    int64_t min_ts, max_ts; /* over sealed blocks and head; 0 when empty */
+} cts_column_info;
+
+/* Call fn for every column, in no particular order. fn runs under the
+ * database's shared lock: it must not call the database; a non-zero return
+ * stops the walk and is returned. */
+int cts_db_columns(cts_db *db, int (*fn)(void *ctx, const cts_column_info *ci), void *ctx);
+
+/* The measurement, name and type of field `field_id`, copied (NUL-
+ * terminated) into m[0..m_cap) and name[0..name_cap). Errors:
+ * CTS_ENOTFOUND, CTS_ENOSPACE. */
+CTS_MUST_USE int cts_db_field_info(cts_db *db, uint32_t field_id, char *m, size_t m_cap,
+                                   char *name, size_t name_cap, cts_type *type);
+
 /* ------------------------------------------------------------------------
  * Line protocol (lineproto.c, lp_reader.c, lp_format.c): InfluxDB 1.x line
  * protocol in, cts_point batches out. docs/line-protocol.md is the user's

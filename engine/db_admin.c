@@ -211,3 +211,63 @@ void cts_db_get_stats(cts_db *db, cts_db_stats *st)
     cts_wal_stats_get(db->wal, &ws);
     st->wal_bytes = ws.bytes_written;
 }
+
+static void column_info(const column *c, cts_column_info *ci)
+{
+    memset(ci, 0, sizeof *ci);
+    ci->series_id = c->series_id;
+    ci->field_id = c->field_id;
+    ci->type = c->type;
+    ci->blocks = c->nblocks;
+    ci->head_points = cts_head_count(&c->head);
+    bool any = false;
+    for (uint32_t k = 0; k < c->nblocks; k++) {
+        const blockref *r = &c->blocks[k].ref;
+        ci->points_sealed += r->stats.count;
+        ci->bytes_sealed += r->len;
+        ci->min_ts = !any || r->stats.min_ts < ci->min_ts ? r->stats.min_ts : ci->min_ts;
+        ci->max_ts = !any || r->stats.max_ts > ci->max_ts ? r->stats.max_ts : ci->max_ts;
+        any = true;
+    }
+    if (ci->head_points) {
+        int64_t lo = c->head.ts[0], hi = c->head.ts[ci->head_points - 1];
+        ci->min_ts = !any || lo < ci->min_ts ? lo : ci->min_ts;
+        ci->max_ts = !any || hi > ci->max_ts ? hi : ci->max_ts;
+    }
+}
+
+int cts_db_columns(cts_db *db, int (*fn)(void *ctx, const cts_column_info *ci), void *ctx)
+{
+    int rc = 0;
+    cts_column_info ci;
+    pthread_rwlock_rdlock(&db->lock);
+    for (size_t i = 0; i < db->col_slots && rc == 0; i++) {
+        if (!db->cols[i])
+            continue;
+        column_info(db->cols[i], &ci);
+        rc = fn(ctx, &ci);
+    }
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+static int copy_cstr(cts_str s, char *dst, size_t cap)
+{
+    if (s.len + 1 > cap)
+        return CTS_ENOSPACE;
+    memcpy(dst, s.ptr, s.len);
+    dst[s.len] = 0;
+    return 0;
+}
+
+int cts_db_field_info(cts_db *db, uint32_t field_id, char *m, size_t m_cap, char *name,
+                      size_t name_cap, cts_type *type)
+{
+    cts_str ms, ns;
+    int rc = cts_catalog_field_get(db->cat, field_id, &ms, &ns, type);
+    if (rc == 0)
+        rc = copy_cstr(ms, m, m_cap);
+    if (rc == 0)
+        rc = copy_cstr(ns, name, name_cap);
+    return rc;
+}

@@ -3,7 +3,7 @@
 # with sudo available). Installs only what is missing.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config clang clang-format
-      liblz4-dev liburing-dev libjemalloc-dev libcmocka-dev libbenchmark-dev)
+      liblz4-dev liburing-dev libjemalloc-dev libcmocka-dev libbenchmark-dev zlib1g-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,124 @@
+/*
+ * cmd_ingest.c: `cityts ingest`: load InfluxDB line protocol from files or
+ * standard input (gzip recognised by its magic bytes) into a database,
+ * with a progress bar on a terminal and a summary at the end.
+ */
+#include "cli.h"
+#include "ingest.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct ingest_args {
+    const char *data, *db;
+    ingest_opts io;
+    cts_db_opts dbo;
+    int progress; /* -1 auto */
+} ingest_args;
+
+static int parse_fsync(const char *s, cts_fsync_policy *p)
+{
+    if (strcmp(s, "always") == 0)
+        *p = CTS_DB_FSYNC_ALWAYS;
+    else if (strcmp(s, "interval") == 0)
+        *p = CTS_DB_FSYNC_INTERVAL;
+    else if (strcmp(s, "never") == 0)
+        *p = CTS_DB_FSYNC_NEVER;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, ingest_args *a)
+{
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"db", required_argument, NULL, 'n'},
+                                             {"precision", required_argument, NULL, 'p'},
+                                             {"strict", no_argument, NULL, 's'},
+                                             {"fsync", required_argument, NULL, 'f'},
+                                             {"progress", no_argument, NULL, 'P'},
+                                             {"no-progress", no_argument, NULL, 'Q'},
+                                             {"format", required_argument, NULL, 'F'},
+                                             {0}};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            a->data = optarg;
+            break;
+        case 'n':
+            a->db = optarg;
+            break;
+        case 'p':
+            if (cts_lp_precision_parse(optarg, strlen(optarg), &a->io.precision))
+                return cli_usage_error(
+                    "ingest", "--precision: expected ns, us, ms, s, m or h, got '%s'", optarg);
+            break;
+        case 's':
+            a->io.strict = true;
+            break;
+        case 'f':
+            if (parse_fsync(optarg, &a->dbo.fsync))
+                return cli_usage_error(
+                    "ingest", "--fsync: expected always, interval or never, got '%s'", optarg);
+            break;
+        case 'P':
+        case 'Q':
+            a->progress = c == 'P';
+            break;
+        case 'F':
+            if (strcmp(optarg, "lp") != 0)
+                return cli_usage_error("ingest", "--format: expected lp, got '%s'", optarg);
+            break;
+        default:
+            return cli_usage_error("ingest", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+static int open_sources(int argc, char **argv, ingest_source *srcs, size_t *n)
+{
+    char *dash[1] = {"-"};
+    char **files = optind < argc ? argv + optind : dash;
+    size_t nf = optind < argc ? (size_t)(argc - optind) : 1;
+    for (*n = 0; *n < nf; (*n)++) {
+        if (ingest_source_file(&srcs[*n], files[*n])) {
+            fprintf(stderr, "cityts ingest: cannot open %s\n", srcs[*n].errmsg);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+    ingest_args a = {.progress = -1, .io = {.report_max = 10, .report = stderr}};
+    cts_db_opts_init(&a.dbo);
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc;
+    a.io.progress = a.progress < 0 ? isatty(2) : a.progress;
+    size_t nsrc = 0, cap = optind < argc ? (size_t)(argc - optind) : 1;
+    ingest_source *srcs = calloc(cap, sizeof *srcs);
+    cts_db *db = NULL;
+    if (!srcs)
+        return CLI_EXIT_FAIL;
+    if ((rc = open_sources(argc, argv, srcs, &nsrc)) == 0 &&
+        (rc = cli_open_db(a.data, a.db, &a.dbo, true, &db)) == 0) {
+        ingest_stats st;
+        int irc = ingest_run(db, &a.io, srcs, nsrc, &st);
+        int crc = cts_db_close(db);
+        if (crc)
+            fprintf(stderr, "cityts ingest: closing the database: %s\n", cts_strerror(crc));
+        ingest_print_summary(stderr, &st);
+        rc = irc || crc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < nsrc; i++)
+        ingest_source_close(&srcs[i]);
+    free(srcs);
+    return rc;
+}
