@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The main job for a new user: installs dependencies, builds cityts in
-# Release, and runs it on built-in city data. Until `cityts demo` exists,
-# that is the column-codec benchmark on generated sensor data, which prints
-# bytes per value for each dataset.
+# Release, and runs `cityts demo`: a week of sensor data from six cities,
+# generated, ingested with a progress bar, then inspected and verified.
+# Arguments are passed to `cityts demo` (e.g. --data DIR to keep the data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
-exec build/release/bench/cityts-bench --benchmark_filter='codec/' "$@"
+exec build/release/cli/cityts demo "$@"
