@@ -46,6 +46,8 @@ int main(int argc, char **argv)
         rc = bench_codec_register(&codec);
     if (rc == 0)
         rc = bench_engine_register();
+    if (rc == 0)
+        rc = bench_lineproto_register();
     if (rc != 0) {
         fprintf(stderr, "%s: registering benchmarks: %s\n", argv[0], cts_strerror(rc));
         return 1;

@@ -27,4 +27,8 @@ void bench_codec_destroy(bench_codec *codec);
  * Returns 0 or CTS_ENOMEM. */
 CTS_MUST_USE int bench_engine_register(void);
 
+/* lp/reader/{city,tsbs}/chunk:<n> and lp/parse_line/city: line-protocol
+ * parsing throughput (bench_lineproto.c). Returns 0 or CTS_ENOMEM. */
+CTS_MUST_USE int bench_lineproto_register(void);
+
 #endif
