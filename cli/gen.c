@@ -4,19 +4,20 @@
  *
  * Shape. Every sensor is a small state machine with its own splitmix64
  * stream, a grid of slots (start + phase + k * interval) and a model of one
- * measurement kind. A binary min-heap keyed by (timestamp, id) holds every
- * sensor that has a point left, plus every point held back to be emitted
- * late; cts_gen_read pops the smallest, formats one line and puts the
- * sensor back with its next stamp. So lines come out in time order across
- * all sensors, as a gateway fleet would deliver them, and the heap's tie
- * rule (lower id first) makes the order, hence the bytes, deterministic.
+ * measurement kind. A calendar queue keyed by (timestamp, id) -- buckets
+ * of about a second, each sorted when its turn comes -- holds every sensor
+ * that has a point left, plus every point held back to be emitted late;
+ * cts_gen_read takes them in order, formats one line each and schedules the
+ * sensor's next stamp. So lines come out in time order across all sensors,
+ * as a gateway fleet would deliver them, and the tie rule (lower id first)
+ * makes the order, hence the bytes, deterministic.
  *
- *   sensor:  [waiting in heap] --pop--> step model --> format line
+ *   sensor:  [scheduled] --its turn--> step model --> format line
  *                 ^                         |             (or hold it in a
  *                 |                         v              late slot, keyed
  *                 +---- advance slot <------+              by stamp + delay)
  *                      (maybe an outage: silently step k slots)
- *   sensor leaves the heap once its next stamp is >= start + duration.
+ *   a sensor is not rescheduled once its next stamp is >= start + duration.
  *
  * Invariants:
  *   - A sensor's output depends only on (seed, city, measurement, index,
@@ -33,7 +34,7 @@
  * once per sensor; numbers are written with a two-digit table. Daily shapes
  * are tables of 1,440 minutes, seasonal terms are tables of days, and the
  * noise is a four-term Irwin-Hall sum from one PRNG draw, so the hot path
- * calls libm only for a Poisson draw and a square root.
+ * calls libm only for traffic counts (a Poisson draw). Timing: docs/gen.md.
  *
  * Time. The six cities follow EU summer time (last Sunday of March to the
  * last Sunday of October, 01:00 UTC); their standard offsets are all >= 0,
@@ -79,21 +80,32 @@ typedef struct city_spec {
     const char *districts[DISTRICTS];
 } city_spec;
 
-/* One city per row reads better than one number per line. */
+/* One city per block reads better than one number per line. Rows: name,
+ * code, standard UTC offset (min), latitude, longitude; temperature mean,
+ * seasonal and daily half-swings (degC), humidity (%), PM2.5 and NO2
+ * (ug/m3), heating, traffic; districts. */
 /* clang-format off */
 static const city_spec cities[CTS_GEN_CITY_COUNT] = {
-    /*                    name        code  utc    lat     lon  temp: mean season daily  rh%  pm25   no2  heat traffic */
-    [CTS_GEN_BORDEAUX] = {"bordeaux", "bdx",  60, 44.84, -0.58,      13.8,  7.6, 5.2, 76.0,  9.5, 21.0, 0.45, 0.85,
-        {"bastide", "chartrons", "saint-michel", "cauderan", "bacalan", "saint-augustin", "nansouty"}},
-    [CTS_GEN_BURGAS]   = {"burgas",   "bur", 120, 42.50, 27.47,      13.6,  9.6, 4.0, 75.0, 15.0, 19.0, 0.90, 0.65,
+    [CTS_GEN_BORDEAUX] = {"bordeaux", "bdx", 60, 44.84, -0.58,
+        13.8, 7.6, 5.2, 76.0, 9.5, 21.0, 0.45, 0.85,
+        {"bastide", "chartrons", "saint-michel", "cauderan", "bacalan", "saint-augustin",
+         "nansouty"}},
+    [CTS_GEN_BURGAS] = {"burgas", "bur", 120, 42.50, 27.47,
+        13.6, 9.6, 4.0, 75.0, 15.0, 19.0, 0.90, 0.65,
         {"centre", "lazur", "slaveykov", "izgrev", "meden-rudnik", "vazrazhdane", "sarafovo"}},
-    [CTS_GEN_LISBON]   = {"lisbon",   "lis",   0, 38.72, -9.14,      17.4,  5.6, 4.4, 70.0,  8.0, 26.0, 0.20, 1.00,
-        {"alfama", "baixa", "belem", "alvalade", "parque-das-nacoes", "campo-de-ourique", "marvila"}},
-    [CTS_GEN_LONDON]   = {"london",   "lon",   0, 51.51, -0.13,      11.6,  6.8, 3.9, 77.0, 10.0, 33.0, 0.35, 1.30,
-        {"greenwich", "westminster", "camden", "hackney", "southwark", "islington", "kensington"}},
-    [CTS_GEN_MILAN]    = {"milan",    "mil",  60, 45.46,  9.19,      13.7, 10.4, 4.9, 73.0, 20.0, 38.0, 0.90, 1.15,
+    [CTS_GEN_LISBON] = {"lisbon", "lis", 0, 38.72, -9.14,
+        17.4, 5.6, 4.4, 70.0, 8.0, 26.0, 0.20, 1.00,
+        {"alfama", "baixa", "belem", "alvalade", "parque-das-nacoes", "campo-de-ourique",
+         "marvila"}},
+    [CTS_GEN_LONDON] = {"london", "lon", 0, 51.51, -0.13,
+        11.6, 6.8, 3.9, 77.0, 10.0, 33.0, 0.35, 1.30,
+        {"greenwich", "westminster", "camden", "hackney", "southwark", "islington",
+         "kensington"}},
+    [CTS_GEN_MILAN] = {"milan", "mil", 60, 45.46, 9.19,
+        13.7, 10.4, 4.9, 73.0, 20.0, 38.0, 0.90, 1.15,
         {"porta-romana", "navigli", "brera", "isola", "citta-studi", "bicocca", "san-siro"}},
-    [CTS_GEN_WARSAW]   = {"warsaw",   "waw",  60, 52.23, 21.01,       8.8, 10.6, 4.7, 78.0, 17.0, 28.0, 1.00, 1.05,
+    [CTS_GEN_WARSAW] = {"warsaw", "waw", 60, 52.23, 21.01,
+        8.8, 10.6, 4.7, 78.0, 17.0, 28.0, 1.00, 1.05,
         {"srodmiescie", "mokotow", "praga-polnoc", "wola", "zoliborz", "ursynow", "bemowo"}},
 };
 /* clang-format on */
@@ -295,15 +307,33 @@ typedef struct sensor {
     double out[3]; /* the field values of the current point */
 } sensor;
 
-/* A heap entry packs (emission time - start) in ms above ID_BITS and an id
- * below (a sensor index, or nsensors + a late slot), so one unsigned
+/* A schedule entry packs (emission time - start) in ms above ID_BITS and an
+ * id below (a sensor index, or nsensors + a late slot), so one unsigned
  * comparison orders by time, then id. Every stamp is start plus whole
  * milliseconds (phase, whole-second slots, jitter and delays are in ms);
  * (duration + lateness) in ms < 2^39 and ids < 36 * 100,000 * 17 / 16 + 64 <
  * 2^23, so 62 bits suffice. */
-typedef uint64_t heap_entry;
 #define ID_BITS 23
 #define ID_MASK ((UINT64_C(1) << ID_BITS) - 1)
+#define NIL UINT32_MAX
+
+/* The schedule is a calendar queue of buckets of 2^BUCKET_MS_BITS ms, one
+ * list per bucket, BUCKET_COUNT buckets ahead (33,554 s). A sensor's next
+ * entry is at least 8.75 s (10 s interval less 1.25 s of jitter) and at
+ * most 6 h of outage + 2 intervals of 15 min + jitter (23,402 s) after its
+ * current one; a late line at most CTS_GEN_LATE_MAX_NS. So an entry never
+ * lands in the bucket being emitted, and never wraps around the ring. */
+#define BUCKET_MS_BITS 10
+#define BUCKET_COUNT (1u << 15)
+#define RADIX_BITS 11
+/* How many entries ahead of the one being emitted to prefetch: with many
+ * sensors, their state is far out of cache and random in time order. */
+#define PREFETCH_AHEAD 8
+
+typedef struct queue_node {
+    uint64_t entry; /* the id's scheduled entry */
+    uint32_t next;  /* the next id in the same bucket, or NIL */
+} queue_node;
 
 struct cts_gen {
     cts_gen_opts opts;
@@ -317,8 +347,13 @@ struct cts_gen {
     sensor *sensors;
     uint32_t nsensors;
     char *prefixes;
-    heap_entry *heap;
-    uint32_t heap_len;
+    queue_node *node;  /* [id] */
+    uint32_t *bucket;  /* [BUCKET_COUNT] first id of each bucket, or NIL */
+    uint64_t queued;   /* ids in the buckets */
+    uint64_t current;  /* absolute number of the next bucket to emit */
+    uint64_t *run;     /* the bucket being emitted, sorted */
+    uint64_t *run_tmp; /* scratch for the radix sort */
+    uint32_t run_len, run_pos;
     char *late_text; /* nlate slots of CTS_GEN_LINE_MAX bytes */
     uint16_t *late_len;
     uint32_t *late_free; /* stack of free slot numbers */
@@ -775,11 +810,6 @@ typedef struct field_spec {
     field_type type;
 } field_spec;
 
-#define FIELD(name, type)                                                                          \
-    {                                                                                              \
-        name "=", sizeof(name), type                                                               \
-    }
-
 typedef struct kind_spec {
     const char *name;
     unsigned nfields;
@@ -790,6 +820,7 @@ typedef struct kind_spec {
 } kind_spec;
 
 /* clang-format off */
+#define FIELD(name, type) {name "=", sizeof(name), type}
 static const kind_spec kinds[CTS_GEN_MEASUREMENT_COUNT] = {
     [CTS_GEN_AIR] = {"air", 3,
         {FIELD("pm25", F_DEC1), FIELD("pm10", F_DEC1), FIELD("no2", F_DEC1)},
@@ -949,54 +980,72 @@ static char *put_line(const cts_gen *g, const sensor *s, char *p)
 }
 
 /* ------------------------------------------------------------------------
- * The heap of (emission time, id).
+ * The schedule: a calendar queue of (emission time, id).
  * ------------------------------------------------------------------------ */
-static heap_entry entry_of(const cts_gen *g, int64_t key_ns, uint32_t id)
+static void schedule(cts_gen *g, int64_t key_ns, uint32_t id)
 {
-    return (uint64_t)((key_ns - g->opts.start_ns) / NS_PER_MS) << ID_BITS | id;
+    uint64_t e = (uint64_t)((key_ns - g->opts.start_ns) / NS_PER_MS) << ID_BITS | id;
+    uint32_t b = (uint32_t)(e >> (ID_BITS + BUCKET_MS_BITS)) & (BUCKET_COUNT - 1);
+    g->node[id] = (queue_node){e, g->bucket[b]};
+    g->bucket[b] = id;
+    g->queued++;
 }
 
-/* Replace the root with e (Floyd's bottom-up variant): walk the hole down
- * to a leaf along the smaller children, one branch-free comparison a level,
- * then let e climb back. A sensor's next stamp is usually later than most
- * entries, so it climbs only a few levels. */
-static void heap_replace_top(heap_entry *h, uint32_t n, heap_entry e)
+static void insertion_sort(uint64_t *a, uint32_t n)
 {
-    uint32_t i = 0, c;
-    while ((c = 2 * i + 1) + 1 < n) {
-        c += h[c + 1] < h[c];
-        h[i] = h[c];
-        i = c;
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        uint32_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
     }
-    if (c < n) {
-        h[i] = h[c];
-        i = c;
-    }
-    while (i > 0 && e < h[(i - 1) / 2]) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = e;
 }
 
-static void heap_push(cts_gen *g, heap_entry e)
+/* Sort one bucket's entries: they differ only in their low ID_BITS +
+ * BUCKET_MS_BITS bits, so three 11-bit LSD radix passes order them. */
+static void sort_run(uint64_t *a, uint64_t *tmp, uint32_t n)
 {
-    uint32_t i = g->heap_len++;
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (g->heap[parent] <= e)
-            break;
-        g->heap[i] = g->heap[parent];
-        i = parent;
+    if (n <= 64) {
+        insertion_sort(a, n);
+        return;
     }
-    g->heap[i] = e;
+    for (unsigned shift = 0; shift < ID_BITS + BUCKET_MS_BITS; shift += RADIX_BITS) {
+        uint32_t count[1u << RADIX_BITS] = {0};
+        for (uint32_t i = 0; i < n; i++)
+            count[(a[i] >> shift) & ((1u << RADIX_BITS) - 1)]++;
+        for (uint32_t d = 0, sum = 0; d < (1u << RADIX_BITS); d++) {
+            uint32_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            tmp[count[(a[i] >> shift) & ((1u << RADIX_BITS) - 1)]++] = a[i];
+        uint64_t *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    memcpy(tmp, a, (size_t)n * sizeof *a); /* an odd number of passes: back to the run */
 }
 
-static void heap_pop(cts_gen *g)
+/* Take the next non-empty bucket as the run; false when nothing is left. */
+static bool next_run(cts_gen *g)
 {
-    g->heap_len--;
-    if (g->heap_len > 0)
-        heap_replace_top(g->heap, g->heap_len, g->heap[g->heap_len]);
+    if (g->queued == 0)
+        return false;
+    uint32_t *head;
+    while (*(head = &g->bucket[g->current & (BUCKET_COUNT - 1)]) == NIL)
+        g->current++;
+    uint32_t n = 0;
+    for (uint32_t id = *head; id != NIL; id = g->node[id].next)
+        g->run[n++] = g->node[id].entry;
+    *head = NIL;
+    g->current++;
+    g->queued -= n;
+    sort_run(g->run, g->run_tmp, n);
+    g->run_len = n;
+    g->run_pos = 0;
+    return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -1022,7 +1071,7 @@ static size_t format_prefix(char *p, unsigned city, unsigned kind, uint32_t inde
     return (size_t)(p - start);
 }
 
-/* Slot after `slot_ns`, and the stamp of the point in it. */
+/* Put the sensor's next point in the slot at slot_ns, stamped with jitter. */
 static void place(sensor *s, int64_t slot_ns)
 {
     s->slot_ns = slot_ns;
@@ -1054,9 +1103,14 @@ static int build_sensors(cts_gen *g)
     g->nlate = g->nsensors / 16 + 64;
     g->sensors = cts_calloc(g->nsensors, sizeof *g->sensors);
     g->prefixes = cts_malloc((size_t)g->nsensors * PREFIX_MAX);
-    g->heap = cts_malloc(((size_t)g->nsensors + g->nlate) * sizeof *g->heap);
-    if (!g->sensors || !g->prefixes || !g->heap)
+    size_t ids = (size_t)g->nsensors + g->nlate;
+    g->node = cts_malloc(ids * sizeof *g->node);
+    g->run = cts_malloc(ids * sizeof *g->run);
+    g->run_tmp = cts_malloc(ids * sizeof *g->run_tmp);
+    g->bucket = cts_malloc(BUCKET_COUNT * sizeof *g->bucket);
+    if (!g->sensors || !g->prefixes || !g->node || !g->run || !g->run_tmp || !g->bucket)
         return CTS_ENOMEM;
+    memset(g->bucket, 0xff, BUCKET_COUNT * sizeof *g->bucket); /* all NIL */
     int width = g->opts.sensors > 99999 ? 6 : g->opts.sensors > 9999 ? 5 : 4;
     uint32_t n = 0, off = 0;
     for (unsigned c = 0; c < CTS_GEN_CITY_COUNT; c++)
@@ -1070,7 +1124,7 @@ static int build_sensors(cts_gen *g)
                 s->prefix_len = (uint16_t)format_prefix(g->prefixes + off, c, k, i, width);
                 off += s->prefix_len;
                 if (s->ts_ns < g->end_ns)
-                    heap_push(g, entry_of(g, s->ts_ns, n));
+                    schedule(g, s->ts_ns, n);
             }
         }
     return 0;
@@ -1108,8 +1162,8 @@ static void advance(cts_gen *g, sensor *s)
     place(s, slot);
 }
 
-/* The sensor on top of the heap: its point as a line at p, or held in a late
- * slot; then the sensor moves to its next point or leaves the heap. */
+/* The sensor's due point as a line at p, or held in a late slot; then the
+ * sensor is scheduled for its next point, unless that is past the end. */
 static char *emit_sensor(cts_gen *g, uint32_t id, char *p)
 {
     sensor *s = &g->sensors[id];
@@ -1118,27 +1172,20 @@ static char *emit_sensor(cts_gen *g, uint32_t id, char *p)
     kinds[s->kind].step(g, s, &m);
     g->stats.lines++;
     g->stats.values += kinds[s->kind].nfields;
-    heap_entry late = 0;
-    bool held = rng_chance(&s->rng, g->late_chance) && g->late_free_count > 0;
-    if (held) {
+    if (rng_chance(&s->rng, g->late_chance) && g->late_free_count > 0) {
         uint32_t slot = g->late_free[--g->late_free_count];
         char *text = g->late_text + (size_t)slot * CTS_GEN_LINE_MAX;
         g->late_len[slot] = (uint16_t)(put_line(g, s, text) - text);
         int64_t delay_ms =
             LATE_MIN_NS / NS_PER_MS +
             rng_below(&s->rng, (uint32_t)((CTS_GEN_LATE_MAX_NS - LATE_MIN_NS) / NS_PER_MS));
-        late = entry_of(g, s->ts_ns + delay_ms * NS_PER_MS, g->nsensors + slot);
+        schedule(g, s->ts_ns + delay_ms * NS_PER_MS, g->nsensors + slot);
     } else {
         p = put_line(g, s, p);
     }
     advance(g, s);
-    if (s->ts_ns < g->end_ns) {
-        heap_replace_top(g->heap, g->heap_len, entry_of(g, s->ts_ns, id));
-    } else {
-        heap_pop(g);
-    }
-    if (held)
-        heap_push(g, late);
+    if (s->ts_ns < g->end_ns)
+        schedule(g, s->ts_ns, id);
     return p;
 }
 
@@ -1148,7 +1195,6 @@ static char *emit_late(cts_gen *g, uint32_t slot, char *p)
     p += g->late_len[slot];
     g->late_free[g->late_free_count++] = slot;
     g->stats.late_lines++;
-    heap_pop(g);
     return p;
 }
 
@@ -1214,11 +1260,27 @@ void cts_gen_destroy(cts_gen *g)
     cts_free(g->city_days);
     cts_free(g->sensors);
     cts_free(g->prefixes);
-    cts_free(g->heap);
+    cts_free(g->node);
+    cts_free(g->run);
+    cts_free(g->run_tmp);
+    cts_free(g->bucket);
     cts_free(g->late_text);
     cts_free(g->late_len);
     cts_free(g->late_free);
     cts_free(g);
+}
+
+static void prefetch(const cts_gen *g, uint32_t pos)
+{
+    uint32_t id = (uint32_t)(g->run[pos] & ID_MASK);
+    if (id >= g->nsensors)
+        return; /* late lines are few */
+    const sensor *s = &g->sensors[id];
+    __builtin_prefetch(s, 1);
+    __builtin_prefetch((const char *)s + 64, 1);
+    __builtin_prefetch((const char *)s + 128, 1);
+    __builtin_prefetch(g->prefixes + s->prefix_off);
+    __builtin_prefetch(&g->node[id], 1);
 }
 
 int64_t cts_gen_read(cts_gen *g, char *dst, size_t cap)
@@ -1227,8 +1289,10 @@ int64_t cts_gen_read(cts_gen *g, char *dst, size_t cap)
         return CTS_EINVAL;
     char *p = dst;
     const char *limit = dst + (cap - CTS_GEN_LINE_MAX);
-    while (g->heap_len > 0 && p <= limit) {
-        uint32_t id = (uint32_t)(g->heap[0] & ID_MASK);
+    while (p <= limit && (g->run_pos < g->run_len || next_run(g))) {
+        if (g->run_pos + PREFETCH_AHEAD < g->run_len)
+            prefetch(g, g->run_pos + PREFETCH_AHEAD);
+        uint32_t id = (uint32_t)(g->run[g->run_pos++] & ID_MASK);
         p = id < g->nsensors ? emit_sensor(g, id, p) : emit_late(g, id - g->nsensors, p);
     }
     g->stats.bytes += (uint64_t)(p - dst);
