@@ -67,7 +67,8 @@ static void print_row(cts_db *db, const field_row *r)
 
 static void print_fields(cts_db *db, collect *c)
 {
-    qsort(c->cols, c->n, sizeof *c->cols, by_field);
+    if (c->n)
+        qsort(c->cols, c->n, sizeof *c->cols, by_field);
     printf("%-12s %-16s %-9s %8s %12s %8s %12s %8s  %s\n", "measurement", "field", "type", "series",
            "points", "blocks", "bytes", "B/point", "time range");
     for (size_t i = 0; i < c->n;) {
