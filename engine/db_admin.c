@@ -2,9 +2,10 @@
  * db_admin.c: deletes, retention, verification and statistics.
  *
  * A delete is logged in the WAL like a write (so replay repeats it in
- * order), applied to heads and blocks, then checkpointed at once: a block
- * rewrite replaces durable data, and must itself be durable before the WAL
- * record that explains it can go.
+ * order) and synced whatever the fsync policy, then applied to heads and
+ * blocks, then checkpointed at once: a block rewrite replaces durable data,
+ * so the record that explains it must be durable before the rewrite is, and
+ * stay until the rewrite is.
  */
 #include "db.h"
 
@@ -69,10 +70,22 @@ int64_t cts_db_delete(cts_db *db, const char *m, const cts_tag_eq *where, size_t
         rc = select_series(db, ms, where, n_where, &ids);
     if (rc == 0 && ids->count && t0 < t1) {
         db->payload.len = 0;
+        /* framed like every WAL record: replay unframes each one */
         if ((rc = pl_put_delete(&db->payload, ms, ids->ids, ids->count, t0, t1)) == 0 &&
-            (rc = cts_wal_append(db->wal, db->payload.p, db->payload.len, &seq)) &&
-            rc != CTS_ENOMEM)
+            (rc = pl_frame(&db->payload, &db->record)) == 0 &&
+            (rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq)) && rc != CTS_ENOMEM)
             db_poison(db, rc, "appending a delete to the WAL");
+        /* Log before data: the rewrites below replace blocks that earlier
+         * checkpoints made durable, and the checkpoint makes them durable
+         * one partition at a time. With the record durable first, a failure
+         * or crash in between is completed by replay; without it the delete
+         * could survive in some partitions only (and, from a torn index
+         * tail, resurrect an older value of a deleted point). */
+        if (rc == 0 && (rc = cts_wal_sync(db->wal))) {
+            db_poison(db, rc, "syncing a delete to the WAL");
+            db_fail(db, rc, "syncing a delete to the WAL: %s; the database must be reopened",
+                    cts_wal_errmsg(db->wal));
+        }
         if (rc == 0 && (rc = db_apply_delete(db, ms, ids->ids, ids->count, t0, t1)) &&
             !db->poisoned)
             db_poison(db, rc, "applying a delete");
@@ -129,10 +142,16 @@ int cts_db_enforce_retention(cts_db *db, int64_t now_ns)
         memmove(db->parts, db->parts + 1, (db->nparts - 1) * sizeof *db->parts);
         db->nparts--;
         pthread_rwlock_unlock(&db->lock);
-        rc = part_drop(p);
+        /* A failed drop leaves files that memory no longer knows (a later
+         * write to that time range would trip over them), so it poisons
+         * like any failed write; the next open finishes or undoes the drop.
+         * The message is made before part_unref, which may free p. */
+        if ((rc = part_drop(p))) {
+            char what[4200];
+            snprintf(what, sizeof what, "dropping partition %s", p->dir);
+            db_poison(db, rc, what);
+        }
         part_unref(p);
-        if (rc)
-            db_fail(db, rc, "dropping partition %lld: %s", (long long)p->index, cts_strerror(rc));
         dropped++;
     }
     pthread_mutex_unlock(&db->write_mu);

@@ -52,10 +52,31 @@ static const char *opts_problem(const cts_db_opts *o)
     return NULL;
 }
 
+/* Create directory `path` if absent. A new one is made durable by an fsync
+ * of its parent: until then a crash may undo the mkdir, and with it every
+ * file later made durable inside (the acknowledged writes of a new
+ * database). */
 static int make_dir(const cts_vfs *vfs, const char *path)
 {
     int rc = vfs->mkdir(vfs->ctx, path, 0755);
-    return rc == -EEXIST ? 0 : rc < 0 ? cts_err_from_errno(rc) : 0;
+    if (rc == -EEXIST)
+        return 0;
+    if (rc < 0)
+        return cts_err_from_errno(rc);
+    char parent[4096];
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    while (n > 0 && path[n - 1] != '/')
+        n--;
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n == 0)
+        snprintf(parent, sizeof parent, ".");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)n, path);
+    rc = vfs->fsync_dir(vfs->ctx, parent);
+    return rc < 0 ? cts_err_from_errno(rc) : 0;
 }
 
 /* ---- loading partitions ---- */

@@ -32,6 +32,17 @@ int db_poison(cts_db *db, int rc, const char *what)
     return db_fail(db, rc, "%s: %s; the database must be reopened", what, cts_strerror(rc));
 }
 
+/* A failed WAL append or sync: poison, and keep the WAL's own account of
+ * it (which file, offset and errno) in the message. */
+static int poison_wal(cts_db *db, int rc, const char *what)
+{
+    const char *detail = cts_wal_errmsg(db->wal); /* frozen once the WAL is poisoned */
+    db_poison(db, rc, what);
+    if (detail[0] && rc != CTS_ENOMEM)
+        db_fail(db, rc, "%s: %s; the database must be reopened", what, detail);
+    return rc;
+}
+
 static int reserve_pending(cts_db *db, size_t more)
 {
     if (db->cap_pend - db->npend >= more)
@@ -194,14 +205,21 @@ int cts_db_write(cts_db *db, const cts_point *pts, size_t n, cts_write_result *r
              (rc = pl_frame(&db->payload, &db->record)) == 0)
         rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq);
     if (rc && rc != CTS_EPOISONED && !db->poisoned && rc != CTS_ENOMEM)
-        db_poison(db, rc, "appending to the WAL");
+        poison_wal(db, rc, "appending to the WAL");
     if (rc == 0 && db->npend)
         rc = apply_pending(db);
     if (rc == 0 && needs_checkpoint(db))
         rc = db_checkpoint(db);
     pthread_mutex_unlock(&db->write_mu);
-    if (rc == 0 && seq && (rc = cts_wal_wait_durable(db->wal, seq)))
-        db_poison(db, rc, "syncing the WAL");
+    if (rc == 0 && seq && (rc = cts_wal_wait_durable(db->wal, seq))) {
+        /* poisoned and errmsg belong to the writers: take write_mu (other
+         * writers, and a checkpoint, may be running); the first failure's
+         * message stays */
+        pthread_mutex_lock(&db->write_mu);
+        if (!db->poisoned)
+            poison_wal(db, rc, "syncing the WAL");
+        pthread_mutex_unlock(&db->write_mu);
+    }
     if (rc) {
         res->points_written = res->values_written = 0;
         return rc;

@@ -437,7 +437,10 @@ int part_open(const cts_vfs *vfs, const char *root, int64_t index, int64_t width
         rc = cts_err_from_errno(rc);
         goto fail;
     }
-    if (fresh || ilen == 0)
+    /* An index shorter than its header is a creation cut short (by a crash
+     * or a failed write in create_files): no block can have been added to
+     * the partition yet, so finish the creation. */
+    if (fresh || ilen < IDX_HDR)
         rc = create_files(p, width);
     else if ((rc = load_index(p, width, &l, rep)) == 0)
         rc = deliver(&l, fn, ctx, rep);

@@ -40,10 +40,15 @@ static int write_block(cts_db *db, column *c, int64_t pidx, const cts_block_inpu
     int len = cts_block_encode(in, db->blkbuf, db->blkcap, &ref.stats);
     if (len < 0)
         return len;
-    if ((rc = db_part_get(db, pidx, &p)))
-        return db_poison(db, rc, "creating a partition");
-    if ((rc = part_append(p, db->io, db->blkbuf, (uint32_t)len, &ref)))
-        return db_poison(db, rc, "appending a block");
+    char what[4200];
+    if ((rc = db_part_get(db, pidx, &p))) {
+        snprintf(what, sizeof what, "creating partition %s/p/%lld", db->dir, (long long)pidx);
+        return db_poison(db, rc, what);
+    }
+    if ((rc = part_append(p, db->io, db->blkbuf, (uint32_t)len, &ref))) {
+        snprintf(what, sizeof what, "appending a block to %s/segment", p->dir);
+        return db_poison(db, rc, what);
+    }
     return db_column_add_block(c, p, &ref);
 }
 
@@ -115,15 +120,34 @@ int db_checkpoint(cts_db *db)
     cts_wal_stats_get(db->wal, &ws);
     if ((rc = seal_all(db)))
         return rc;
-    for (size_t i = 0; i < db->nparts; i++)
-        if ((rc = part_checkpoint(db->parts[i], db->io)))
-            return db_poison(db, rc, "checkpointing a partition");
-    if ((rc = cts_catalog_sync(db->cat)))
-        return db_poison(db, rc, "syncing the catalog");
-    if ((rc = cts_wal_rotate(db->wal)))
-        return db_poison(db, rc, "rotating the WAL");
-    if ((rc = cts_wal_remove_before(db->wal, ws.last_seq + 1)))
-        return db_fail(db, rc, "removing old WAL segments: %s", cts_wal_errmsg(db->wal));
+    for (size_t i = 0; i < db->nparts; i++) {
+        if ((rc = part_checkpoint(db->parts[i], db->io))) {
+            char what[4200];
+            snprintf(what, sizeof what, "checkpointing partition %s", db->parts[i]->dir);
+            return db_poison(db, rc, what);
+        }
+    }
+    if ((rc = cts_catalog_sync(db->cat))) {
+        db_poison(db, rc, "syncing the catalog");
+        return db_fail(db, rc, "syncing the catalog: %s; the database must be reopened",
+                       cts_catalog_errmsg(db->cat));
+    }
+    if ((rc = cts_wal_rotate(db->wal))) {
+        db_poison(db, rc, "rotating the WAL");
+        return db_fail(db, rc, "rotating the WAL: %s; the database must be reopened",
+                       cts_wal_errmsg(db->wal));
+    }
+    /* A failed removal must poison: cts_wal_remove_before forgets the
+     * segments it meant to delete even when an unlink fails, so the next
+     * checkpoint would delete later segments and leave these behind, and
+     * the next open would find a gap in the log (CTS_ECORRUPT) or replay
+     * stale points over newer ones. Poisoned, nothing is removed any more
+     * and the next open replays the leftovers in order. */
+    if ((rc = cts_wal_remove_before(db->wal, ws.last_seq + 1))) {
+        db_poison(db, rc, "removing old WAL segments");
+        return db_fail(db, rc, "removing old WAL segments: %s; the database must be reopened",
+                       cts_wal_errmsg(db->wal));
+    }
     cts_wal_stats_get(db->wal, &ws);
     db->wal_bytes_at_ckpt = ws.bytes_written;
     return 0;
