@@ -529,6 +529,231 @@ CTS_MUST_USE int cts_lp_reader_next(cts_lp_reader *r, cts_lp_batch *b);
 /* Counters since create or reset. */
 void cts_lp_reader_stats(const cts_lp_reader *r, cts_lp_stats *st);
 
+/* ------------------------------------------------------------------------
+ * CSV (csv.c, csv_map.c, csv_value.c): CSV files in, cts_point batches out,
+ * through a mapping that names, for the columns of the header, which one
+ * holds the time (and in which format), which are tags, which are fields
+ * (and of which type), and the measurement. docs/csv.md is the user's
+ * reference (syntax of the mapping, what is accepted, every message).
+ *
+ * The input is RFC 4180 CSV: the first record is the header; cells are
+ * separated by the delimiter (default ','); a cell in double quotes may
+ * hold delimiters, '\r' and '\n', and "" stands for one quote; records end
+ * with "\n" or "\r\n"; empty lines are skipped; a UTF-8 byte-order mark
+ * before the header is dropped. Every data record must have as many cells
+ * as the header.
+ *
+ * Cells become values strictly: floats are exactly what strtod gives (C
+ * locale) for the grammar -?(D+(.D*)?|.D+)([eE][+-]?D+)?, and must be
+ * finite; integers are -?D+ within int64, unsigned integers D+ within
+ * uint64; booleans are t T true True TRUE f F false False FALSE (as in line
+ * protocol); strings are the cell's bytes. An empty cell omits its field or
+ * tag; a record left without fields, or with an empty time or measurement
+ * cell, is a bad row. Times are RFC 3339 (YYYY-MM-DDTHH:MM:SS, 'T', 't' or
+ * ' ' between date and time, 0-9 fractional digits after a '.', then 'Z',
+ * 'z' or +hh:mm / -hh:mm; calendar-checked) or integer epochs in s, ms, us
+ * or ns; the result must lie in [CTS_LP_MIN_NS, CTS_LP_MAX_NS].
+ *
+ * Thread safety: nothing here has hidden state (the C locale for strtod is
+ * set up once per process); a cts_csv_opts or cts_csv_reader is used by
+ * one thread at a time, distinct ones are independent.
+ * ------------------------------------------------------------------------ */
+
+/* Format of the time column. */
+typedef enum cts_csv_time_format {
+    CTS_CSV_TIME_RFC3339 = 0, /* "rfc3339" (default) */
+    CTS_CSV_TIME_S = 1,       /* "s": integer seconds since the epoch */
+    CTS_CSV_TIME_MS = 2,      /* "ms" */
+    CTS_CSV_TIME_US = 3,      /* "us" */
+    CTS_CSV_TIME_NS = 4,      /* "ns" */
+} cts_csv_time_format;
+
+/* What a header column that the mapping does not name means. */
+typedef enum cts_csv_unmapped {
+    CTS_CSV_UNMAPPED_ERROR = 0,  /* the header is refused (default): "error" */
+    CTS_CSV_UNMAPPED_IGNORE = 1, /* the column is skipped: "ignore" */
+} cts_csv_unmapped;
+
+#define CTS_CSV_RECORD_MAX_DEFAULT (1u << 20) /* bytes of one record */
+#define CTS_CSV_BATCH_DEFAULT 5000u           /* points per reader batch */
+#define CTS_CSV_REASON_MAX 256                /* reason buffer, NUL included */
+#define CTS_CSV_MSG_MAX 1024                  /* message buffers, NUL included */
+
+/* The mapping, parsed from its specs; private to csv_map.c. */
+typedef struct cts_csv_mapping cts_csv_mapping;
+
+/*
+ * Options of a CSV reader: the mapping, given as text the way command-line
+ * flags give it and parsed by the setters below, and the limits.
+ *
+ *   cts_csv_opts_init(&o);
+ *   cts_csv_opts_set_measurement(&o, "air");        --measurement air
+ *   cts_csv_opts_set_time(&o, "ts:ms");             --time ts:ms
+ *   cts_csv_opts_set_tags(&o, "city,sensor");       --tags city,sensor
+ *   cts_csv_opts_set_fields(&o, "pm25:float");      --fields pm25:float
+ *   if (cts_csv_opts_check(&o) != 0) puts(o.errmsg);
+ *   ... cts_csv_reader_create(&o, &r) ...
+ *   cts_csv_opts_fini(&o);
+ *
+ * Spec syntax: a list of column names separated by ','; a field name is
+ * followed by ':' and its type (float, integer, unsigned, boolean,
+ * string), the time column's by ':' and its format (rfc3339, s, ms, us,
+ * ns; rfc3339 when omitted). A '\' makes the next byte (',', ':' or '\')
+ * part of the name. Names are header names, byte for byte (no trimming).
+ * Without set_time the time column is "time" in RFC 3339. Each setter
+ * replaces what an earlier call of it set. On failure a setter returns
+ * CTS_EINVAL (or CTS_ENOMEM), leaves the mapping as it was and writes the
+ * reason, with its byte offset in the spec, to errmsg, e.g.
+ *   fields: unknown type 'flaot' for column 'pm25' at byte 6 (expected
+ *   float, integer, unsigned, boolean or string)
+ * The fields before errmsg may also be set directly; cts_csv_opts_check
+ * checks them with the mapping.
+ */
+typedef struct cts_csv_opts {
+    char delimiter;            /* any byte but '"', '\r', '\n' and NUL; default ',' */
+    cts_csv_unmapped unmapped; /* default CTS_CSV_UNMAPPED_ERROR */
+    /* A longer record (its bytes before the final newline, quotes and
+     * inner newlines included) is a bad row, skipped up to the next '\n'.
+     * 16 .. 1 GiB. */
+    uint32_t max_record_bytes;
+    /* A batch holds at most this many points and this many bad rows.
+     * 1 .. 10,000,000. */
+    uint32_t batch_points;
+    char errmsg[CTS_CSV_MSG_MAX]; /* why the last setter or check failed */
+    cts_csv_mapping *mapping;     /* private: owned, set through the setters */
+} cts_csv_opts;
+
+/* Fill o with the defaults above and an empty mapping (no allocation). */
+void cts_csv_opts_init(cts_csv_opts *o);
+/* Free the mapping (NULL is a no-op) and leave o initialised. */
+void cts_csv_opts_fini(cts_csv_opts *o);
+
+/* A fixed measurement name (non-empty). */
+CTS_MUST_USE int cts_csv_opts_set_measurement(cts_csv_opts *o, const char *name);
+/* The column whose cells name each row's measurement (one name, no type). */
+CTS_MUST_USE int cts_csv_opts_set_measurement_column(cts_csv_opts *o, const char *spec);
+/* "name[:format]": the time column. */
+CTS_MUST_USE int cts_csv_opts_set_time(cts_csv_opts *o, const char *spec);
+/* "name[,name...]": the tag columns; "" for none. The tag key is the name. */
+CTS_MUST_USE int cts_csv_opts_set_tags(cts_csv_opts *o, const char *spec);
+/* "name:type[,name:type...]": the field columns. The field key is the name. */
+CTS_MUST_USE int cts_csv_opts_set_fields(cts_csv_opts *o, const char *spec);
+/* "," or any one byte, or "tab" / "\t" (backslash, t) for a tab. */
+CTS_MUST_USE int cts_csv_opts_set_delimiter(cts_csv_opts *o, const char *spec);
+/* "error" or "ignore". */
+CTS_MUST_USE int cts_csv_opts_set_unmapped(cts_csv_opts *o, const char *spec);
+
+/*
+ * Check that o is complete and consistent: exactly one of a measurement or
+ * a measurement column; at least one field; no column used twice (as two
+ * of time, measurement, tag and field, or twice in one list); the
+ * delimiter and limits in range. Returns 0, or CTS_EINVAL with errmsg set,
+ * e.g. "column 'city' is mapped twice: as a tag and as a field".
+ */
+CTS_MUST_USE int cts_csv_opts_check(cts_csv_opts *o);
+
+/* One bad row. Long text is never cut silently: a cell or a column name
+ * longer than 64 bytes is quoted up to there and ends in "..."; control
+ * bytes are shown escaped (\n, \r, \t, \xHH). */
+typedef struct cts_csv_error {
+    uint64_t row;         /* 1-based line number of the record's first line */
+    uint32_t field;       /* 1-based index of the offending cell; 0: the record */
+    uint32_t byte_column; /* 1-based byte offset in the record (raw) of the cell or fault */
+    char reason[CTS_CSV_REASON_MAX]; /* e.g. "invalid float 'abc'" */
+    /* "row 17, column 3 (pm25): invalid float 'abc'", or for the record as
+     * a whole "row 17: 3 cells, the header has 4". */
+    char msg[CTS_CSV_MSG_MAX];
+} cts_csv_error;
+
+/* ------------------------------------------------------------------------
+ * The streaming reader, shaped like cts_lp_reader (same loop, states and
+ * borrowing rules), so a caller treats both formats alike:
+ *
+ *     cts_csv_reader_create(&opts, &r)
+ *     while ((n = read(fd, buf, sizeof buf)) > 0) {
+ *         cts_csv_reader_feed(r, buf, n)
+ *         while ((rc = cts_csv_reader_next(r, &b)) > 0)
+ *             cts_db_write(db, b.points, b.npoints, &res)
+ *     }
+ *     cts_csv_reader_finish(r)
+ *     while ((rc = cts_csv_reader_next(r, &b)) > 0) ...
+ *     cts_csv_reader_destroy(r)
+ *
+ * State: IDLE --feed--> FEEDING --next()==0--> IDLE; IDLE --finish-->
+ * FINISHING --next()==0--> DONE; any --header refused--> FAILED (next and
+ * feed return the error until reset). A record may span any number of
+ * chunks; only the unfinished record is kept (unquoted, in the reader), so
+ * memory is bounded by max_record_bytes and the batch. A batch never spans
+ * two chunks: each chunk ends its batch.
+ *
+ * The header is read by the first next() calls that reach its end; then
+ * the mapping is resolved against it. It is refused (CTS_EPARSE, with
+ * cts_csv_reader_errmsg saying why) when a mapped name is missing from it
+ * ("mapped column 'pm25' (field) is not in the header"), when a mapped
+ * name appears twice in it, when a column is not mapped under
+ * CTS_CSV_UNMAPPED_ERROR, when it is malformed or too long, or when the
+ * input ends before it.
+ *
+ * Points: measurement, then tags and fields in header order; tag and field
+ * keys are the header names. Every string of a batch is a copy owned by
+ * the reader. No allocation per row: the arrays and copies are reused
+ * across batches and grow only when a batch needs more than any before.
+ * ------------------------------------------------------------------------ */
+typedef struct cts_csv_reader cts_csv_reader;
+
+/* One batch; every pointer is borrowed until the next call on the reader. */
+typedef struct cts_csv_batch {
+    const cts_point *points;   /* npoints, in input order */
+    const uint64_t *point_row; /* the row (line number) of each point */
+    size_t npoints;
+    const cts_csv_error *bad; /* nbad refused rows, in input order */
+    size_t nbad;
+    uint64_t values; /* fields in points[] */
+} cts_csv_batch;
+
+typedef struct cts_csv_stats {
+    uint64_t bytes;    /* fed */
+    uint64_t lines;    /* '\n' bytes read (inside quoted cells too) */
+    uint64_t rows;     /* data records ended: bad ones included, header and empty lines not */
+    uint64_t points;   /* points yielded */
+    uint64_t values;   /* fields of the points yielded */
+    uint64_t bad_rows; /* rows refused */
+    uint64_t batches;
+} cts_csv_stats;
+
+/* Create a reader with a copy of o's mapping (o may be changed or
+ * finalised afterwards). Errors: CTS_EINVAL (NULL, or o fails
+ * cts_csv_opts_check: call it for the message), CTS_ENOMEM. On failure
+ * *out is NULL. */
+CTS_MUST_USE int cts_csv_reader_create(const cts_csv_opts *o, cts_csv_reader **out);
+/* Free it; NULL is a no-op. */
+void cts_csv_reader_destroy(cts_csv_reader *r);
+/* Start a new input (a new header) with the same mapping: forgets any
+ * unfinished record, the header, a failure, the counters and the row
+ * numbers; keeps the buffers. Errors: CTS_EINVAL (NULL). */
+CTS_MUST_USE int cts_csv_reader_reset(cts_csv_reader *r);
+/* Hand over the next len bytes. They are borrowed (must stay unchanged)
+ * until cts_csv_reader_next returns 0. Errors: CTS_EINVAL (the previous
+ * chunk is not consumed yet, input already finished, NULL data with
+ * len > 0), or the reader's failure (CTS_EPARSE). */
+CTS_MUST_USE int cts_csv_reader_feed(cts_csv_reader *r, const void *data, size_t len);
+/* Declare the end of the input: an unfinished last record (no final
+ * newline) is read by the following cts_csv_reader_next calls. Errors:
+ * CTS_EINVAL (a chunk is not consumed yet). */
+CTS_MUST_USE int cts_csv_reader_finish(cts_csv_reader *r);
+/* Returns 1 with *b filled (at least one point or bad row), 0 when the
+ * chunk is consumed (or, after finish, the input is done), CTS_EPARSE when
+ * the header is refused (the reader is FAILED), or CTS_ENOMEM: then
+ * nothing was lost and calling again retries. */
+CTS_MUST_USE int cts_csv_reader_next(cts_csv_reader *r, cts_csv_batch *b);
+/* Counters since create or reset. */
+void cts_csv_reader_stats(const cts_csv_reader *r, cts_csv_stats *st);
+/* Why the reader failed ("" when it has not); never NULL. */
+const char *cts_csv_reader_errmsg(const cts_csv_reader *r);
+/* The header's names, once read: *count cells (0 before the header); the
+ * strings are borrowed until reset or destroy. */
+const cts_str *cts_csv_reader_header(const cts_csv_reader *r, size_t *count);
+
 #ifdef __cplusplus
 }
 #endif
