@@ -318,7 +318,9 @@ typedef struct sensor {
 #define NIL UINT32_MAX
 
 /* The schedule is a calendar queue of buckets of 2^BUCKET_MS_BITS ms, one
- * list per bucket, BUCKET_COUNT buckets ahead (33,554 s). A sensor's next
+ * list per bucket, BUCKET_COUNT buckets ahead (33,554 s). With 20 sensors
+ * a city a bucket holds about 11 entries; narrower buckets made for more
+ * mispredicted branches (ends of runs and lists) than they saved in sorting. A sensor's next
  * entry is at least 8.75 s (10 s interval less 1.25 s of jitter) and at
  * most 6 h of outage + 2 intervals of 15 min + jitter (23,402 s) after its
  * current one; a late line at most CTS_GEN_LATE_MAX_NS. So an entry never
@@ -800,80 +802,17 @@ static void mobility_step(const cts_gen *g, sensor *s, const moment *m)
 }
 
 /* ------------------------------------------------------------------------
- * Measurement kinds: fields, intervals, models.
- * ------------------------------------------------------------------------ */
-typedef enum field_type { F_DEC1, F_DEC2, F_INT, F_BOOL } field_type;
-
-typedef struct field_spec {
-    const char *key; /* with its '=' */
-    uint8_t key_len;
-    field_type type;
-} field_spec;
-
-typedef struct kind_spec {
-    const char *name;
-    unsigned nfields;
-    field_spec fields[3];
-    int32_t interval_s[4]; /* a sensor's interval: one of these, uniformly */
-    void (*init)(sensor *s);
-    void (*step)(const cts_gen *g, sensor *s, const moment *m);
-} kind_spec;
-
-/* clang-format off */
-#define FIELD(name, type) {name "=", sizeof(name), type}
-static const kind_spec kinds[CTS_GEN_MEASUREMENT_COUNT] = {
-    [CTS_GEN_AIR] = {"air", 3,
-        {FIELD("pm25", F_DEC1), FIELD("pm10", F_DEC1), FIELD("no2", F_DEC1)},
-        {60, 60, 60, 60}, air_init, air_step},
-    [CTS_GEN_WEATHER] = {"weather", 3,
-        {FIELD("temperature", F_DEC1), FIELD("humidity", F_DEC1), FIELD("pressure", F_DEC1)},
-        {300, 300, 300, 600}, weather_init, weather_step},
-    [CTS_GEN_TRAFFIC] = {"traffic", 2,
-        {FIELD("count", F_INT), FIELD("avg_speed", F_DEC1)},
-        {60, 60, 60, 300}, traffic_init, traffic_step},
-    [CTS_GEN_ENERGY] = {"energy", 2,
-        {FIELD("kwh", F_DEC2), FIELD("power_kw", F_DEC2)},
-        {900, 900, 900, 60}, energy_init, energy_step},
-    [CTS_GEN_LAMP] = {"lamp", 3,
-        {FIELD("dimming", F_INT), FIELD("on", F_BOOL), FIELD("power_w", F_DEC1)},
-        {600, 600, 600, 600}, lamp_init, lamp_step},
-    [CTS_GEN_MOBILITY] = {"mobility", 1,
-        {FIELD("bikes_available", F_INT)},
-        {10, 15, 30, 60}, mobility_init, mobility_step},
-};
-/* clang-format on */
-
-/* ------------------------------------------------------------------------
- * Formatting.
+ * Formatting. Writers may store up to 16 bytes past what they return
+ * (digits are copied in fixed-size blocks); what follows overwrites them.
+ * A line is at most about 170 bytes, so even the bytes stored past its end
+ * stay inside its CTS_GEN_LINE_MAX.
  * ------------------------------------------------------------------------ */
 static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                   "31323334353637383940414243444546474849505152535455565758596061"
                                   "62636465666768697071727374757677787980818283848586878889909192"
                                   "93949596979899";
 
-/* v < 10^8, as few digits as it takes. */
-static char *put_u32(char *p, uint32_t v)
-{
-    unsigned n = v < 10000 ? (v < 10     ? 1
-                              : v < 100  ? 2
-                              : v < 1000 ? 3
-                                         : 4)
-                           : (v < 100000     ? 5
-                              : v < 1000000  ? 6
-                              : v < 10000000 ? 7
-                                             : 8);
-    char *t = p + n;
-    while (v >= 100) {
-        t -= 2;
-        memcpy(t, digit_pairs + 2 * (v % 100), 2);
-        v /= 100;
-    }
-    if (v >= 10)
-        memcpy(t - 2, digit_pairs + 2 * v, 2);
-    else
-        t[-1] = (char)('0' + v);
-    return p + n;
-}
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
 /* v < 10^8 as exactly 8 digits. */
 static void put_8digits(char *p, uint32_t v)
@@ -885,8 +824,20 @@ static void put_8digits(char *p, uint32_t v)
     memcpy(p + 6, digit_pairs + 2 * (lo % 100), 2);
 }
 
-/* Eight digits at a time in 32-bit arithmetic: a nanosecond stamp is three
- * calls deep at most. */
+/* v < 10^8, as few digits as it takes, without a data-dependent branch:
+ * readings hop between digit counts (9 bikes, then 10), and mispredicted
+ * branches used to cost more than the arithmetic. */
+static char *put_u32(char *p, uint32_t v)
+{
+    char tmp[24] = {0};
+    unsigned len = 1u + (v >= 10) + (v >= 100) + (v >= 1000) + (v >= 10000) + (v >= 100000) +
+                   (v >= 1000000) + (v >= 10000000);
+    put_8digits(tmp + 8, v);
+    memcpy(p, tmp + 16 - len, 8);
+    return p + len;
+}
+
+/* Eight digits at a time in 32-bit arithmetic. */
 static char *put_u64(char *p, uint64_t v)
 {
     if (v < 100000000)
@@ -896,54 +847,101 @@ static char *put_u64(char *p, uint64_t v)
     return p + 8;
 }
 
-static char *put_i64(char *p, int64_t v)
+/* v rounded half away from zero to `scale` (10 or 100) steps; the sign is
+ * decided after rounding, so -0.04 prints 0.0. */
+static inline uint64_t scaled(double v, unsigned scale, char **p)
 {
-    if (v < 0) {
-        *p++ = '-';
-        return put_u64(p, (uint64_t)0 - (uint64_t)v);
-    }
-    return put_u64(p, (uint64_t)v);
+    uint64_t n = (uint64_t)(fabs(v) * scale + 0.5);
+    **p = '-';
+    *p += v < 0.0 && n != 0;
+    return n;
 }
 
-/* v with one (scale 10) or two (scale 100) decimals, rounded half away from
- * zero; the sign is decided after rounding, so -0.04 prints 0.0. */
-static char *put_decimal(char *p, double v, unsigned scale)
+static char *put_dec1(char *p, double v)
 {
-    double a = fabs(v) * scale + 0.5;
-    uint64_t n = (uint64_t)a;
-    if (v < 0.0 && n != 0)
-        *p++ = '-';
-    p = put_u64(p, n / scale);
-    *p++ = '.';
-    unsigned frac = (unsigned)(n % scale);
-    if (scale == 10) {
-        *p++ = (char)('0' + frac);
-    } else {
-        memcpy(p, digit_pairs + 2 * frac, 2);
-        p += 2;
-    }
-    return p;
+    uint64_t n = scaled(v, 10, &p);
+    p = put_u64(p, n / 10);
+    p[0] = '.';
+    p[1] = (char)('0' + n % 10);
+    return p + 2;
 }
 
-static char *put_field(char *p, const field_spec *f, double v)
+static char *put_dec2(char *p, double v)
 {
-    memcpy(p, f->key, f->key_len);
-    p += f->key_len;
-    switch (f->type) {
-    case F_DEC1:
-        return put_decimal(p, v, 10);
-    case F_DEC2:
-        return put_decimal(p, v, 100);
-    case F_INT:
-        p = put_i64(p, (int64_t)v);
-        *p++ = 'i';
-        return p;
-    case F_BOOL:
-        memcpy(p, v != 0.0 ? "true" : "false", v != 0.0 ? 4 : 5);
-        return p + (v != 0.0 ? 4 : 5);
-    }
-    return p;
+    uint64_t n = scaled(v, 100, &p);
+    p = put_u64(p, n / 100);
+    p[0] = '.';
+    memcpy(p + 1, digit_pairs + 2 * (n % 100), 2);
+    return p + 3;
 }
+
+/* A count (models keep them in [0, 10^8)), with InfluxDB's `i` suffix. */
+static char *put_int(char *p, double v)
+{
+    p = put_u32(p, (uint32_t)v);
+    *p = 'i';
+    return p + 1;
+}
+
+static char *air_fields(char *p, const double *v)
+{
+    p = put_dec1(PUT_LIT(p, "pm25="), v[0]);
+    p = put_dec1(PUT_LIT(p, ",pm10="), v[1]);
+    return put_dec1(PUT_LIT(p, ",no2="), v[2]);
+}
+
+static char *weather_fields(char *p, const double *v)
+{
+    p = put_dec1(PUT_LIT(p, "temperature="), v[0]);
+    p = put_dec1(PUT_LIT(p, ",humidity="), v[1]);
+    return put_dec1(PUT_LIT(p, ",pressure="), v[2]);
+}
+
+static char *traffic_fields(char *p, const double *v)
+{
+    p = put_int(PUT_LIT(p, "count="), v[0]);
+    return put_dec1(PUT_LIT(p, ",avg_speed="), v[1]);
+}
+
+static char *energy_fields(char *p, const double *v)
+{
+    p = put_dec2(PUT_LIT(p, "kwh="), v[0]);
+    return put_dec2(PUT_LIT(p, ",power_kw="), v[1]);
+}
+
+static char *lamp_fields(char *p, const double *v)
+{
+    p = put_int(PUT_LIT(p, "dimming="), v[0]);
+    p = v[1] != 0.0 ? PUT_LIT(p, ",on=true") : PUT_LIT(p, ",on=false");
+    return put_dec1(PUT_LIT(p, ",power_w="), v[2]);
+}
+
+static char *mobility_fields(char *p, const double *v)
+{
+    return put_int(PUT_LIT(p, "bikes_available="), v[0]);
+}
+
+/* ------------------------------------------------------------------------
+ * Measurement kinds: intervals, models, fields.
+ * ------------------------------------------------------------------------ */
+typedef struct kind_spec {
+    const char *name;
+    unsigned nfields;
+    int32_t interval_s[4]; /* a sensor's interval: one of these, uniformly */
+    void (*init)(sensor *s);
+    void (*step)(const cts_gen *g, sensor *s, const moment *m);
+} kind_spec;
+
+/* clang-format off */
+static const kind_spec kinds[CTS_GEN_MEASUREMENT_COUNT] = {
+    [CTS_GEN_AIR] =      {"air",      3, {60, 60, 60, 60},     air_init,      air_step},
+    [CTS_GEN_WEATHER] =  {"weather",  3, {300, 300, 300, 600}, weather_init,  weather_step},
+    [CTS_GEN_TRAFFIC] =  {"traffic",  2, {60, 60, 60, 300},    traffic_init,  traffic_step},
+    [CTS_GEN_ENERGY] =   {"energy",   2, {900, 900, 900, 60},  energy_init,   energy_step},
+    [CTS_GEN_LAMP] =     {"lamp",     3, {600, 600, 600, 600}, lamp_init,     lamp_step},
+    [CTS_GEN_MOBILITY] = {"mobility", 1, {10, 15, 30, 60},     mobility_init, mobility_step},
+};
+/* clang-format on */
 
 /* Constant divisors: a division by a variable would cost more than the
  * rest of the timestamp's formatting. Stamps are >= 0. */
@@ -962,17 +960,44 @@ static uint64_t stamp_in_precision(const cts_gen *g, int64_t ts_ns)
     return (uint64_t)ts_ns;
 }
 
-/* One whole line for the sensor's current point; at most CTS_GEN_LINE_MAX. */
-static char *put_line(const cts_gen *g, const sensor *s, char *p)
+/* Step the model and write the fields of its point at p. One dispatch (a
+ * jump table) per point: with six kinds interleaved, an indirect branch
+ * mispredicts about every other time, so there is one, not one for the
+ * model and one for the fields. */
+static char *step_and_put_fields(const cts_gen *g, sensor *s, const moment *m, char *p)
 {
-    const kind_spec *k = &kinds[s->kind];
-    memcpy(p, g->prefixes + s->prefix_off, s->prefix_len);
-    p += s->prefix_len;
-    for (unsigned i = 0; i < k->nfields; i++) {
-        if (i > 0)
-            *p++ = ',';
-        p = put_field(p, &k->fields[i], s->out[i]);
+    switch ((cts_gen_measurement)s->kind) {
+    case CTS_GEN_AIR:
+        air_step(g, s, m);
+        return air_fields(p, s->out);
+    case CTS_GEN_WEATHER:
+        weather_step(g, s, m);
+        return weather_fields(p, s->out);
+    case CTS_GEN_TRAFFIC:
+        traffic_step(g, s, m);
+        return traffic_fields(p, s->out);
+    case CTS_GEN_ENERGY:
+        energy_step(g, s, m);
+        return energy_fields(p, s->out);
+    case CTS_GEN_LAMP:
+        lamp_step(g, s, m);
+        return lamp_fields(p, s->out);
+    case CTS_GEN_MOBILITY:
+    case CTS_GEN_MEASUREMENT_COUNT:
+        break;
     }
+    mobility_step(g, s, m);
+    return mobility_fields(p, s->out);
+}
+
+/* The sensor's next point as one whole line at p (at most
+ * CTS_GEN_LINE_MAX bytes); returns its end. */
+static char *put_point(cts_gen *g, sensor *s, char *p)
+{
+    moment m;
+    moment_at(g, s->city, s->ts_ns, &m);
+    memcpy(p, g->prefixes + s->prefix_off, s->prefix_len);
+    p = step_and_put_fields(g, s, &m, p + s->prefix_len);
     *p++ = ' ';
     p = put_u64(p, stamp_in_precision(g, s->ts_ns));
     *p++ = '\n';
@@ -1003,13 +1028,14 @@ static void insertion_sort(uint64_t *a, uint32_t n)
 }
 
 /* Sort one bucket's entries: they differ only in their low ID_BITS +
- * BUCKET_MS_BITS bits, so three 11-bit LSD radix passes order them. */
-static void sort_run(uint64_t *a, uint64_t *tmp, uint32_t n)
+ * BUCKET_MS_BITS bits, so a few 11-bit LSD radix passes order them. */
+static void sort_run(uint64_t *run, uint64_t *tmp, uint32_t n)
 {
     if (n <= 64) {
-        insertion_sort(a, n);
+        insertion_sort(run, n);
         return;
     }
+    uint64_t *a = run;
     for (unsigned shift = 0; shift < ID_BITS + BUCKET_MS_BITS; shift += RADIX_BITS) {
         uint32_t count[1u << RADIX_BITS] = {0};
         for (uint32_t i = 0; i < n; i++)
@@ -1025,7 +1051,8 @@ static void sort_run(uint64_t *a, uint64_t *tmp, uint32_t n)
         a = tmp;
         tmp = t;
     }
-    memcpy(tmp, a, (size_t)n * sizeof *a); /* an odd number of passes: back to the run */
+    if (a != run)
+        memcpy(run, a, (size_t)n * sizeof *a);
 }
 
 /* Take the next non-empty bucket as the run; false when nothing is left. */
@@ -1167,21 +1194,20 @@ static void advance(cts_gen *g, sensor *s)
 static char *emit_sensor(cts_gen *g, uint32_t id, char *p)
 {
     sensor *s = &g->sensors[id];
-    moment m;
-    moment_at(g, s->city, s->ts_ns, &m);
-    kinds[s->kind].step(g, s, &m);
+    char *line = p;
+    p = put_point(g, s, p);
     g->stats.lines++;
     g->stats.values += kinds[s->kind].nfields;
     if (rng_chance(&s->rng, g->late_chance) && g->late_free_count > 0) {
+        /* held back: the line moves to a late slot (rare, so a copy is fine) */
         uint32_t slot = g->late_free[--g->late_free_count];
-        char *text = g->late_text + (size_t)slot * CTS_GEN_LINE_MAX;
-        g->late_len[slot] = (uint16_t)(put_line(g, s, text) - text);
+        memcpy(g->late_text + (size_t)slot * CTS_GEN_LINE_MAX, line, (size_t)(p - line));
+        g->late_len[slot] = (uint16_t)(p - line);
+        p = line;
         int64_t delay_ms =
             LATE_MIN_NS / NS_PER_MS +
             rng_below(&s->rng, (uint32_t)((CTS_GEN_LATE_MAX_NS - LATE_MIN_NS) / NS_PER_MS));
         schedule(g, s->ts_ns + delay_ms * NS_PER_MS, g->nsensors + slot);
-    } else {
-        p = put_line(g, s, p);
     }
     advance(g, s);
     if (s->ts_ns < g->end_ns)

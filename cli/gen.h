@@ -66,7 +66,7 @@ typedef enum cts_gen_precision {
 
 #define CTS_GEN_ALL_MEASUREMENTS ((1u << CTS_GEN_MEASUREMENT_COUNT) - 1u)
 #define CTS_GEN_ALL_CITIES ((1u << CTS_GEN_CITY_COUNT) - 1u)
-/* Most sensors per city per measurement (about 0.25 KiB of state each). */
+/* Most sensors per city per measurement (about 0.2 KiB of memory each). */
 #define CTS_GEN_SENSORS_MAX 100000u
 /* Longest duration: 10 years of 366 days. */
 #define CTS_GEN_DURATION_MAX_NS (INT64_C(3660) * 86400 * 1000000000)
@@ -107,7 +107,8 @@ void cts_gen_destroy(cts_gen *g);
 /* Write the next whole lines into dst[0..cap). Returns the bytes written
  * (> 0), 0 once every line has been written (and on every later call), or
  * CTS_EINVAL when dst is NULL or cap < CTS_GEN_LINE_MAX. Never writes past
- * cap and never splits a line. */
+ * cap and never splits a line; bytes after the returned count are
+ * unspecified. */
 CTS_MUST_USE int64_t cts_gen_read(cts_gen *g, char *dst, size_t cap);
 
 /* What has been written so far. */
