@@ -523,23 +523,28 @@ static void test_api_misuse(void **state)
  * ------------------------------------------------------------------------ */
 
 /* A random decimal: sign, 0..25 integer digits, maybe a point and 0..25
- * fraction digits, maybe an exponent in [-350, 350]; at least one digit. */
+ * fraction digits, maybe an exponent; at least one digit. Half of them are
+ * drawn near the fast path's edges (mantissas around 2^53, exponents
+ * around +-22 and up to 22 + 15), the rest anywhere in [-350, 350]. */
 static size_t random_decimal(cts_rng *r, char *buf)
 {
     size_t n = 0;
-    int nint = (int)cts_rng_below(r, 26), nfrac = 0;
+    bool edge = cts_rng_below(r, 2);
+    int nint = (int)cts_rng_below(r, edge ? 18 : 26), nfrac = 0;
     if (cts_rng_below(r, 4) == 0)
         buf[n++] = '-';
     for (int i = 0; i < nint; i++)
-        buf[n++] = (char)('0' + cts_rng_below(r, i == 0 && cts_rng_below(r, 2) ? 10 : 10));
+        buf[n++] = (char)('0' + cts_rng_below(r, 10));
     if (nint == 0 || cts_rng_below(r, 2)) {
         buf[n++] = '.';
-        nfrac = (int)cts_rng_below(r, 26) + (nint == 0);
+        nfrac = (int)cts_rng_below(r, edge ? 18 : 26) + (nint == 0);
         for (int i = 0; i < nfrac; i++)
             buf[n++] = (char)('0' + cts_rng_below(r, 10));
     }
-    if (cts_rng_below(r, 3) == 0)
-        n += (size_t)sprintf(buf + n, "e%d", (int)cts_rng_below(r, 701) - 350);
+    if (cts_rng_below(r, edge ? 2 : 3) == 0) {
+        int e = edge ? (int)cts_rng_below(r, 71) - 30 : (int)cts_rng_below(r, 701) - 350;
+        n += (size_t)sprintf(buf + n, "%s%d", cts_rng_below(r, 2) ? "e" : "E", e);
+    }
     buf[n] = '\0';
     return n;
 }
@@ -547,6 +552,42 @@ static size_t random_decimal(cts_rng *r, char *buf)
 static void test_strtod_equivalence(void **state)
 {
     (void)state;
+    static const char *edges[] = {
+        "9007199254740992",
+        "9007199254740993",
+        "9007199254740994",
+        "9007199254740992e22",
+        "9007199254740993e-22",
+        "1e22",
+        "1e23",
+        "3e37",
+        "3e38",
+        "123456789e-22",
+        "1e-22",
+        "1e-23",
+        "9999999999999999999",
+        "99999999999999999999",
+        "0.1",
+        "2.2250738585072011e-308",
+        "2.2250738585072014e-308",
+        "4.9406564584124654e-324",
+        "1.7976931348623157e308",
+        "1.7976931348623159e308",
+        "0.000000000000000000000000001",
+        "7.038531e-26",
+        "8.9255e-300",
+        "1448997445238699",
+    };
+    locale_t cl = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        double want = strtod_l(edges[i], NULL, cl);
+        if (isinf(want))
+            continue;
+        double got = float_of(edges[i]);
+        if (memcmp(&got, &want, 8) != 0)
+            fail_msg("'%s': got %.17g want %.17g", edges[i], got, want);
+    }
+    freelocale(cl);
     const char *env = getenv("CTS_LP_STRTOD_ITERS");
     long iters = env ? atol(env) : 300000;
     locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
