@@ -425,9 +425,9 @@ void cts_lp_point_fini(cts_lp_point *p);
  * included. A '\n' inside is an ordinary byte (inside a string value it is
  * part of the string, as in InfluxDB). The line's number in err is 1.
  * Returns 1 with out->point set; 0 for a blank or comment line (no point);
- * CTS_EPARSE with *err filled (err may be NULL); CTS_EINVAL (NULL line with
- * len > 0, NULL out, invalid opts, len > max_line_bytes is CTS_EPARSE);
- * CTS_ENOMEM. Fields: a repeated field key keeps its last value (as
+ * CTS_EPARSE with *err filled (err may be NULL), a line longer than
+ * max_line_bytes included; CTS_EINVAL (NULL line with len > 0, NULL o or
+ * out, invalid opts); CTS_ENOMEM. Fields: a repeated field key keeps its last value (as
  * InfluxDB); a `time` field is dropped (as InfluxDB). Tags keep the order
  * of the line. Allocates only when the line is longer than any before it.
  */
