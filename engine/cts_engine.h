@@ -427,9 +427,10 @@ void cts_lp_point_fini(cts_lp_point *p);
  * Returns 1 with out->point set; 0 for a blank or comment line (no point);
  * CTS_EPARSE with *err filled (err may be NULL), a line longer than
  * max_line_bytes included; CTS_EINVAL (NULL line with len > 0, NULL o or
- * out, invalid opts); CTS_ENOMEM. Fields: a repeated field key keeps its last value (as
- * InfluxDB); a `time` field is dropped (as InfluxDB). Tags keep the order
- * of the line. Allocates only when the line is longer than any before it.
+ * out, invalid opts); CTS_ENOMEM. Fields: a repeated field key keeps its
+ * last value (as InfluxDB); a `time` field is dropped (as InfluxDB). Tags
+ * keep the order of the line. Allocates only when the line is longer than
+ * any before it.
  */
 CTS_MUST_USE int cts_lp_parse_line(const char *line, size_t len, const cts_lp_opts *o,
                                    cts_lp_point *out, cts_lp_error *err);
