@@ -1,7 +1,8 @@
 /*
- * cmd_ingest.c: `cityts ingest`: load InfluxDB line protocol from files or
- * standard input (gzip recognised by its magic bytes) into a database,
- * with a progress bar on a terminal and a summary at the end.
+ * cmd_ingest.c: `cityts ingest`: load InfluxDB line protocol, or CSV with a
+ * header-driven mapping (docs/csv.md), from files or standard input (gzip
+ * recognised by its magic bytes) into a database, with a progress bar on a
+ * terminal and a summary at the end.
  */
 #include "cli.h"
 #include "ingest.h"
@@ -15,8 +16,41 @@ typedef struct ingest_args {
     const char *data, *db;
     ingest_opts io;
     cts_db_opts dbo;
-    int progress; /* -1 auto */
+    cts_csv_opts csv;
+    bool csv_mapped; /* a CSV mapping option was given */
+    int progress;    /* -1 auto */
 } ingest_args;
+
+/* A CSV mapping option: hand its text to the matching setter. */
+static int csv_option(ingest_args *a, int c, const char *arg)
+{
+    int rc;
+    switch (c) {
+    case 'm':
+        rc = cts_csv_opts_set_measurement(&a->csv, arg);
+        break;
+    case 'M':
+        rc = cts_csv_opts_set_measurement_column(&a->csv, arg);
+        break;
+    case 't':
+        rc = cts_csv_opts_set_time(&a->csv, arg);
+        break;
+    case 'g':
+        rc = cts_csv_opts_set_tags(&a->csv, arg);
+        break;
+    case 'v':
+        rc = cts_csv_opts_set_fields(&a->csv, arg);
+        break;
+    case 'D':
+        rc = cts_csv_opts_set_delimiter(&a->csv, arg);
+        break;
+    default:
+        rc = cts_csv_opts_set_unmapped(&a->csv, arg);
+        break;
+    }
+    a->csv_mapped = true;
+    return rc ? cli_usage_error("ingest", "%s", a->csv.errmsg) : 0;
+}
 
 static int parse_fsync(const char *s, cts_fsync_policy *p)
 {
@@ -41,6 +75,13 @@ static int parse_args(int argc, char **argv, ingest_args *a)
                                              {"progress", no_argument, NULL, 'P'},
                                              {"no-progress", no_argument, NULL, 'Q'},
                                              {"format", required_argument, NULL, 'F'},
+                                             {"measurement", required_argument, NULL, 'm'},
+                                             {"measurement-column", required_argument, NULL, 'M'},
+                                             {"time", required_argument, NULL, 't'},
+                                             {"tags", required_argument, NULL, 'g'},
+                                             {"fields", required_argument, NULL, 'v'},
+                                             {"delimiter", required_argument, NULL, 'D'},
+                                             {"unmapped", required_argument, NULL, 'U'},
                                              {0}};
     int c;
     optind = 0;
@@ -70,13 +111,29 @@ static int parse_args(int argc, char **argv, ingest_args *a)
             a->progress = c == 'P';
             break;
         case 'F':
-            if (strcmp(optarg, "lp") != 0)
-                return cli_usage_error("ingest", "--format: expected lp, got '%s'", optarg);
+            if (strcmp(optarg, "lp") != 0 && strcmp(optarg, "csv") != 0)
+                return cli_usage_error("ingest", "--format: expected lp or csv, got '%s'", optarg);
+            a->io.format = strcmp(optarg, "csv") == 0 ? INGEST_CSV : INGEST_LP;
+            break;
+        case 'm':
+        case 'M':
+        case 't':
+        case 'g':
+        case 'v':
+        case 'D':
+        case 'U':
+            if (csv_option(a, c, optarg))
+                return CLI_EXIT_USAGE;
             break;
         default:
             return cli_usage_error("ingest", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (a->csv_mapped && a->io.format != INGEST_CSV)
+        return cli_usage_error("ingest", "CSV mapping options need --format csv");
+    if (a->io.format == INGEST_CSV && cts_csv_opts_check(&a->csv))
+        return cli_usage_error("ingest", "CSV mapping: %s", a->csv.errmsg);
+    a->io.csv = &a->csv;
     return 0;
 }
 
@@ -98,15 +155,20 @@ int cmd_ingest(int argc, char **argv)
 {
     ingest_args a = {.progress = -1, .io = {.report_max = 10, .report = stderr}};
     cts_db_opts_init(&a.dbo);
+    cts_csv_opts_init(&a.csv);
     int rc = parse_args(argc, argv, &a);
-    if (rc)
+    if (rc) {
+        cts_csv_opts_fini(&a.csv);
         return rc;
+    }
     a.io.progress = a.progress < 0 ? isatty(2) : a.progress;
     size_t nsrc = 0, cap = optind < argc ? (size_t)(argc - optind) : 1;
     ingest_source *srcs = calloc(cap, sizeof *srcs);
     cts_db *db = NULL;
-    if (!srcs)
+    if (!srcs) {
+        cts_csv_opts_fini(&a.csv);
         return CLI_EXIT_FAIL;
+    }
     if ((rc = open_sources(argc, argv, srcs, &nsrc)) == 0 &&
         (rc = cli_open_db(a.data, a.db, &a.dbo, true, &db)) == 0) {
         ingest_stats st;
@@ -120,5 +182,6 @@ int cmd_ingest(int argc, char **argv)
     for (size_t i = 0; i < nsrc; i++)
         ingest_source_close(&srcs[i]);
     free(srcs);
+    cts_csv_opts_fini(&a.csv);
     return rc;
 }

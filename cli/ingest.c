@@ -121,6 +121,90 @@ void ingest_source_close(ingest_source *src)
     src->ctx = NULL;
 }
 
+/* ---- parsers: line protocol and CSV behind one interface ---- */
+
+/* A batch of either format: points with their line numbers, and the
+ * messages of the bad lines. */
+typedef struct gbatch {
+    const cts_point *points;
+    const uint64_t *lines;
+    size_t npoints, nbad;
+    const cts_lp_error *lp_bad;
+    const cts_csv_error *csv_bad;
+} gbatch;
+
+typedef struct parser {
+    cts_lp_reader *lp;
+    cts_csv_reader *csv;
+} parser;
+
+static int parser_create(parser *p, const ingest_opts *o)
+{
+    memset(p, 0, sizeof *p);
+    if (o->format == INGEST_CSV)
+        return cts_csv_reader_create(o->csv, &p->csv);
+    cts_lp_opts lo;
+    cts_lp_opts_init(&lo);
+    lo.precision = o->precision;
+    return cts_lp_reader_create(&lo, &p->lp);
+}
+
+static void parser_destroy(parser *p)
+{
+    cts_lp_reader_destroy(p->lp);
+    cts_csv_reader_destroy(p->csv);
+}
+
+static int parser_reset(parser *p, const ingest_opts *o)
+{
+    if (p->csv)
+        return cts_csv_reader_reset(p->csv);
+    return cts_lp_reader_reset(p->lp, o->precision, (int64_t)time(NULL) * 1000000000);
+}
+
+static int parser_feed(parser *p, const void *buf, size_t n)
+{
+    return p->csv ? cts_csv_reader_feed(p->csv, buf, n) : cts_lp_reader_feed(p->lp, buf, n);
+}
+
+static int parser_finish(parser *p)
+{
+    return p->csv ? cts_csv_reader_finish(p->csv) : cts_lp_reader_finish(p->lp);
+}
+
+static int parser_next(parser *p, gbatch *g)
+{
+    memset(g, 0, sizeof *g);
+    if (p->csv) {
+        cts_csv_batch b;
+        int rc = cts_csv_reader_next(p->csv, &b);
+        if (rc == 1)
+            *g = (gbatch){b.points, b.point_row, b.npoints, b.nbad, NULL, b.bad};
+        return rc;
+    }
+    cts_lp_batch b;
+    int rc = cts_lp_reader_next(p->lp, &b);
+    if (rc == 1)
+        *g = (gbatch){b.points, b.point_line, b.npoints, b.nbad, b.bad, NULL};
+    return rc;
+}
+
+/* Bytes fed and lines ended since the last reset. */
+static void parser_stats(const parser *p, uint64_t *bytes, uint64_t *lines)
+{
+    if (p->csv) {
+        cts_csv_stats st;
+        cts_csv_reader_stats(p->csv, &st);
+        *bytes = st.bytes;
+        *lines = st.rows;
+    } else {
+        cts_lp_stats st;
+        cts_lp_reader_stats(p->lp, &st);
+        *bytes = st.bytes;
+        *lines = st.lines;
+    }
+}
+
 /* ---- items ---- */
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -138,7 +222,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static size_t batch_bytes(const cts_lp_batch *b, size_t *ntags, size_t *nfields)
+static size_t batch_bytes(const gbatch *b, size_t *ntags, size_t *nfields)
 {
     size_t bytes = 0;
     *ntags = *nfields = 0;
@@ -166,7 +250,7 @@ static cts_str dup_str(cts_str s, char **arena)
 }
 
 /* Copy batch b into it, so the parser may go on while it is written. */
-static int item_fill(item *it, const cts_lp_batch *b)
+static int item_fill(item *it, const gbatch *b)
 {
     size_t nt, nf, bytes = batch_bytes(b, &nt, &nf);
     if (grow((void **)&it->pts, &it->cap_pts, b->npoints, sizeof *it->pts) ||
@@ -184,7 +268,7 @@ static int item_fill(item *it, const cts_lp_batch *b)
         it->pts[i].measurement = dup_str(p->measurement, &a);
         it->pts[i].tags = t;
         it->pts[i].fields = f;
-        it->lines[i] = b->point_line[i];
+        it->lines[i] = b->lines[i];
         for (uint32_t k = 0; k < p->ntags; k++, t++)
             *t = (cts_tag){dup_str(p->tags[k].key, &a), dup_str(p->tags[k].value, &a)};
         for (uint32_t k = 0; k < p->nfields; k++, f++) {
@@ -199,14 +283,18 @@ static int item_fill(item *it, const cts_lp_batch *b)
 }
 
 /* Keep the messages of b's bad lines that are still to be printed. */
-static void item_note_bad(pipeline *pl, item *it, const cts_lp_batch *b, const char *src)
+static void item_note_bad(pipeline *pl, item *it, const gbatch *b, const char *src)
 {
     it->nbad = b->nbad;
     for (size_t i = 0; i < b->nbad && it->nmsgs < MSG_KEEP; i++) {
         if (atomic_fetch_add(&pl->reported, 1) >= pl->o->report_max)
             break;
-        snprintf(it->msgs[it->nmsgs++], sizeof it->msgs[0], "%s:%llu:%u: %s", src,
-                 (unsigned long long)b->bad[i].line, b->bad[i].column, b->bad[i].msg);
+        char *m = it->msgs[it->nmsgs++];
+        if (b->lp_bad)
+            snprintf(m, sizeof it->msgs[0], "%s:%llu:%u: %s", src,
+                     (unsigned long long)b->lp_bad[i].line, b->lp_bad[i].column, b->lp_bad[i].msg);
+        else
+            snprintf(m, sizeof it->msgs[0], "%s: %s", src, b->csv_bad[i].msg);
     }
 }
 
@@ -245,22 +333,22 @@ static void give_back(pipeline *pl, item *it)
 
 /* ---- reader thread ---- */
 
-static void note_progress(pipeline *pl, ingest_source *s, uint64_t base, cts_lp_reader *r)
+static void note_progress(pipeline *pl, ingest_source *s, uint64_t base, const parser *p)
 {
-    cts_lp_stats ls;
-    cts_lp_reader_stats(r, &ls);
+    uint64_t bytes, lines;
+    parser_stats(p, &bytes, &lines);
     pthread_mutex_lock(&pl->mu);
-    pl->bytes = base + ls.bytes;
+    pl->bytes = base + bytes;
     pl->read_pos = s->pos ? s->pos(s->ctx) : 0;
     pthread_mutex_unlock(&pl->mu);
 }
 
 /* Drain the parser's batches; returns 0, 1 (strict stop), or an error. */
-static int drain(pipeline *pl, cts_lp_reader *r, const char *src)
+static int drain(pipeline *pl, parser *p, const char *src)
 {
-    cts_lp_batch b;
+    gbatch b;
     int rc;
-    while ((rc = cts_lp_reader_next(r, &b)) == 1) {
+    while ((rc = parser_next(p, &b)) == 1) {
         item *it = take_free(pl);
         if (!it)
             return CTS_ECLOSED;
@@ -276,12 +364,15 @@ static int drain(pipeline *pl, cts_lp_reader *r, const char *src)
         it->source = src;
         push(pl, it);
     }
+    if (rc == CTS_EPARSE && p->csv)
+        snprintf(pl->reader_err, sizeof pl->reader_err, "%s: %s", src,
+                 cts_csv_reader_errmsg(p->csv));
     return rc;
 }
 
-static int read_source(pipeline *pl, cts_lp_reader *r, ingest_source *s, char *buf, uint64_t *base)
+static int read_source(pipeline *pl, parser *p, ingest_source *s, char *buf, uint64_t *base)
 {
-    int rc = cts_lp_reader_reset(r, pl->o->precision, (int64_t)time(NULL) * 1000000000);
+    int rc = parser_reset(p, pl->o);
     while (rc == 0) {
         int64_t n = s->read(s->ctx, buf, CHUNK_BYTES);
         if (n < 0) {
@@ -289,18 +380,18 @@ static int read_source(pipeline *pl, cts_lp_reader *r, ingest_source *s, char *b
                      s->errmsg[0] ? ": " : "", s->errmsg);
             return CTS_EIO;
         }
-        rc = n == 0 ? cts_lp_reader_finish(r) : cts_lp_reader_feed(r, buf, (size_t)n);
+        rc = n == 0 ? parser_finish(p) : parser_feed(p, buf, (size_t)n);
         if (rc == 0)
-            rc = drain(pl, r, s->name);
-        note_progress(pl, s, *base, r);
+            rc = drain(pl, p, s->name);
+        note_progress(pl, s, *base, p);
         if (n == 0)
             break;
     }
-    cts_lp_stats ls;
-    cts_lp_reader_stats(r, &ls);
-    *base += ls.bytes;
+    uint64_t bytes, lines;
+    parser_stats(p, &bytes, &lines);
+    *base += bytes;
     pthread_mutex_lock(&pl->mu);
-    pl->lines += ls.lines;
+    pl->lines += lines;
     pthread_mutex_unlock(&pl->mu);
     return rc;
 }
@@ -308,16 +399,14 @@ static int read_source(pipeline *pl, cts_lp_reader *r, ingest_source *s, char *b
 static void *reader_main(void *arg)
 {
     pipeline *pl = arg;
-    cts_lp_opts lo;
-    cts_lp_reader *r = NULL;
+    parser p;
     char *buf = malloc(CHUNK_BYTES);
     uint64_t base = 0;
-    cts_lp_opts_init(&lo);
-    lo.precision = pl->o->precision;
-    int rc = buf ? cts_lp_reader_create(&lo, &r) : CTS_ENOMEM;
+    int rc = buf ? parser_create(&p, pl->o) : CTS_ENOMEM;
     for (size_t i = 0; i < pl->nsrc && rc == 0; i++)
-        rc = read_source(pl, r, &pl->srcs[i], buf, &base);
-    cts_lp_reader_destroy(r);
+        rc = read_source(pl, &p, &pl->srcs[i], buf, &base);
+    if (buf)
+        parser_destroy(&p);
     free(buf);
     pthread_mutex_lock(&pl->mu);
     pl->reader_rc = rc;

@@ -37,7 +37,8 @@ typedef enum ingest_format { INGEST_LP = 0, INGEST_CSV = 1 } ingest_format;
 
 typedef struct ingest_opts {
     ingest_format format;
-    cts_lp_precision precision;
+    cts_lp_precision precision; /* line protocol */
+    const cts_csv_opts *csv;    /* CSV: the mapping (checked) */
     bool strict;
     bool progress;  /* draw a progress bar on stderr */
     int report_max; /* bad lines printed in full; the rest are counted */

@@ -55,7 +55,8 @@ static const cli_command commands[] = {
      cmd_gen},
     {"ingest", "load line protocol from files or standard input into a database",
      "usage: cityts ingest --data DIR --db NAME [options] [FILE...|-]\n\n"
-     "Reads InfluxDB line protocol from each FILE in turn, or from standard input when\n"
+     "Reads InfluxDB line protocol (or CSV, see below) from each FILE in turn, or from\n"
+     "standard input when\n"
      "FILE is - or absent; gzip input is recognised by its magic bytes. The database\n"
      "DIR/NAME is created if absent. Parsing runs on its own thread, overlapping with\n"
      "the writes. On a terminal a progress bar shows bytes, lines/s, values/s and an\n"
@@ -69,9 +70,22 @@ static const cli_command commands[] = {
      "  --precision P   unit of the timestamps: ns (default), us, ms, s, m, h\n"
      "  --strict        stop at the first bad line; nothing of its batch is written\n"
      "  --fsync P       always, interval (default) or never\n"
-     "  --format lp     the input format (line protocol, the default)\n"
+     "  --format F      lp (line protocol, the default) or csv\n"
      "  --progress      draw the progress bar even when stderr is not a terminal\n"
      "  --no-progress   never draw it\n\n"
+     "CSV (--format csv): the first row is the header; these map its columns\n"
+     "(docs/csv.md has the details):\n"
+     "  --measurement NAME          the measurement of every row, or\n"
+     "  --measurement-column COL    the column that names each row's measurement\n"
+     "  --time COL[:FMT]            the time column (default time) and its format:\n"
+     "                              rfc3339 (default), s, ms, us or ns\n"
+     "  --tags COL,COL...           tag columns\n"
+     "  --fields COL:TYPE,...       field columns; TYPE is float, integer, unsigned,\n"
+     "                              boolean or string\n"
+     "  --delimiter D               one byte, or tab (default ,)\n"
+     "  --unmapped error|ignore     a header column not mapped above is an error\n"
+     "                              (default) or skipped\n"
+     "Bad rows are reported as FILE: row N, column C (NAME): reason.\n\n"
      "Exit status: 0 all written, 1 bad lines or a failure, 2 bad usage.\n",
      cmd_ingest},
     {"inspect", "show what a database holds and how well it compresses",

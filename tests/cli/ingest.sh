@@ -94,6 +94,28 @@ printf '\xff' | dd of="$seg" bs=1 seek=120 conv=notrunc status=none
 check "verify detects a flipped byte" test $? -eq 1
 check "verify names the segment" grep -q "segment: block at offset" "$T/out"
 
+# CSV with a header-driven mapping
+cat > "$T/a.csv" <<'CSV'
+time,city,sensor,pm25,status
+2025-12-01T00:00:00Z,lisbon,a1,12.5,ok
+2025-12-01T00:01:00Z,lisbon,a1,abc,ok
+2025-12-01T00:02:00.5+01:00,milan,m1,13.5,"fault, minor"
+CSV
+"$CITYTS" ingest --data "$T" --db csv --format csv --measurement air --tags city,sensor \
+  --fields pm25:float,status:string "$T/a.csv" 2> "$T/err"
+check "csv with a bad row exits 1" test $? -eq 1
+check "csv bad row named" grep -q "a.csv: row 3, column 4 (pm25): invalid float 'abc'" "$T/err"
+check "csv good rows kept" test "$(count_points csv)" -eq 4
+"$CITYTS" ingest --data "$T" --db csv2 --format csv --measurement air --tags city \
+  --fields pm25:float "$T/a.csv" 2> "$T/err"
+check "csv unmapped column exits 1" test $? -eq 1
+check "csv unmapped column named" grep -q "column 3 'sensor' is not mapped" "$T/err"
+"$CITYTS" ingest --data "$T" --db csv3 --format csv --measurement air --fields pm25:flaot "$T/a.csv" 2> "$T/err"
+check "csv bad mapping exits 2" test $? -eq 2
+check "csv bad mapping explained" grep -q "unknown type 'flaot'" "$T/err"
+"$CITYTS" ingest --data "$T" --db csv4 --tags city "$T/a.csv" 2> "$T/err"
+check "mapping without --format csv exits 2" test $? -eq 2
+
 # the demo runs end to end, twice in the same place
 "$CITYTS" demo --data "$T/demo" --sensors 1 --no-progress > "$T/demo1" 2>&1
 check "demo exits 0" test $? -eq 0
