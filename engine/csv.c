@@ -590,7 +590,8 @@ static long find_column(const cts_csv_reader *r, const csv_want *w, long *twice)
     return found;
 }
 
-/* Every mapped name the header lacks, in one message. */
+/* Every mapped name the header lacks, in one message (ending in ", ..."
+ * when they do not all fit). */
 static int fail_missing(cts_csv_reader *r)
 {
     char list[CTS_CSV_MSG_MAX - 64], name[SHOW_CAP];
@@ -602,10 +603,14 @@ static int fail_missing(cts_csv_reader *r)
             continue;
         const csv_want *w = &r->plan.want[j];
         show(name, sizeof name, w->name.ptr, w->name.len);
-        int k = snprintf(list + o, sizeof list - o, "%s'%s' (%s)", missing ? ", " : "", name,
+        size_t room_left = sizeof list - o - 6; /* keeps ", ..." and the NUL */
+        int k = snprintf(list + o, room_left, "%s'%s' (%s)", missing++ ? ", " : "", name,
                          csv_role_name((csv_role)w->role));
-        o = k > 0 && (size_t)k < sizeof list - o ? o + (size_t)k : o;
-        missing++;
+        if (k < 0 || (size_t)k >= room_left) {
+            memcpy(list + o, ", ...", 6);
+            break;
+        }
+        o += (size_t)k;
     }
     return fail(r, "header (row %llu): mapped column%s not in the header: %s",
                 (unsigned long long)r->rec_row, missing > 1 ? "s" : "", list);

@@ -120,24 +120,17 @@ typedef struct lexer {
 /* The time format or field type a word names; false when none. */
 static bool word_kind(const spec_kind *k, const char *w, size_t n, uint8_t *kind)
 {
-    static const char *const formats[] = {"rfc3339", "s", "ms", "us", "ns"};
-    static const struct {
-        const char *name;
-        cts_type type;
-    } types[] = {{"float", CTS_TYPE_FLOAT},
-                 {"integer", CTS_TYPE_INT},
-                 {"unsigned", CTS_TYPE_UINT},
-                 {"boolean", CTS_TYPE_BOOL},
-                 {"string", CTS_TYPE_STRING}};
-    if (k->role == CSV_TIME) {
-        for (uint8_t i = 0; i < 5; i++)
-            if (strlen(formats[i]) == n && memcmp(formats[i], w, n) == 0)
-                return *kind = i, true;
-        return false;
+    static const char *const formats[] = {"rfc3339", "s", "ms", "us", "ns"}; /* by value */
+    static const char *const types[] = {NULL,       "float",   "integer",
+                                        "unsigned", "boolean", "string"}; /* by cts_type */
+    const char *const *names = k->role == CSV_TIME ? formats : types;
+    uint8_t count = k->role == CSV_TIME ? 5 : 6;
+    for (uint8_t i = 0; i < count; i++) {
+        if (names[i] && strlen(names[i]) == n && memcmp(names[i], w, n) == 0) {
+            *kind = i;
+            return true;
+        }
     }
-    for (size_t i = 0; i < 5; i++)
-        if (strlen(types[i].name) == n && memcmp(types[i].name, w, n) == 0)
-            return *kind = (uint8_t)types[i].type, true;
     return false;
 }
 

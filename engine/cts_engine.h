@@ -621,7 +621,9 @@ typedef struct cts_csv_opts {
      * 1 .. 10,000,000. */
     uint32_t batch_points;
     char errmsg[CTS_CSV_MSG_MAX]; /* why the last setter or check failed */
-    cts_csv_mapping *mapping;     /* private: owned, set through the setters */
+    /* private: owned, set through the setters. A copy of the struct shares
+     * it: finalise only one of them. */
+    cts_csv_mapping *mapping;
 } cts_csv_opts;
 
 /* Fill o with the defaults above and an empty mapping (no allocation). */

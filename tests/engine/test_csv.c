@@ -453,6 +453,28 @@ static void test_header(void **state)
     expect_header_error(&o, "", "no header: the input holds no record");
     expect_header_error(&o, "\r\n\n", "no header: the input holds no record");
 
+    /* A long list of missing names is cut visibly. */
+    cts_csv_opts many;
+    cts_csv_opts_init(&many);
+    sbuf spec = {0};
+    for (int i = 0; i < 30; i++)
+        sb_printf(&spec, "%sfield_%02d_with_a_rather_long_name_that_fills_the_message:float",
+                  i ? "," : "", i);
+    assert_int_equal(cts_csv_opts_set_measurement(&many, "m"), CTS_OK);
+    assert_int_equal(cts_csv_opts_set_fields(&many, sb_text(&spec)), CTS_OK);
+    result res;
+    run_opts(&many, "time\n", 0, &res);
+    assert_int_equal(res.rc, CTS_EPARSE);
+    size_t len = strlen(res.errmsg);
+    assert_true(len > 500 && len < CTS_CSV_MSG_MAX - 1);
+    assert_string_equal(res.errmsg + len - 5, ", ...");
+    assert_non_null(strstr(res.errmsg, "mapped columns not in the header: "
+                                       "'field_00_with_a_rather_long_name_that_fills_the_message' "
+                                       "(field), 'field_01"));
+    result_free(&res);
+    sb_free(&spec);
+    cts_csv_opts_fini(&many);
+
     /* Ignored unmapped columns, repeated unmapped names, a quoted header,
      * a byte-order mark, columns in any order. */
     o.unmapped = CTS_CSV_UNMAPPED_IGNORE;
@@ -1013,9 +1035,11 @@ static void test_long_records(void **state)
  * ------------------------------------------------------------------------ */
 
 /* A file with every tokenizer path: a mark, CRLF, quoted delimiters and
- * newlines, doubled quotes, empty lines and cells, bad rows of each kind,
- * a too long record, no final newline. */
-static void tricky_input(sbuf *in, cts_rng *rng, int rows)
+ * newlines, doubled quotes, empty lines and cells, bad rows of each kind
+ * (the first five rows: one of each tokenizer fault and a too long
+ * record), no final newline, and with open_tail a quote left open at the
+ * end. */
+static void tricky_input(sbuf *in, cts_rng *rng, int rows, bool open_tail)
 {
     static const char *cities[] = {"lisbon", "\"por,to\"", "\"ma\"\"drid\"", "", "\"ber\r\nlin\""};
     static const char *pm[] = {"12.5", "\"7\"", "", "x1", "1e400", "-0.25", "3"};
@@ -1023,7 +1047,7 @@ static void tricky_input(sbuf *in, cts_rng *rng, int rows)
     sb_put(in, "\xEF\xBB\xBF", 3);
     sb_printf(in, "time,\"city\",sensor,pm25,count%s", nl[cts_rng_below(rng, 5)]);
     for (int i = 0; i < rows; i++) {
-        int kind = (int)cts_rng_below(rng, 40);
+        int kind = i < 5 ? i : (int)cts_rng_below(rng, 40);
         if (kind == 0)
             sb_printf(in, "2026-01-05T10:00:00Z,a\"b,s,1,2");
         else if (kind == 1)
@@ -1040,6 +1064,8 @@ static void tricky_input(sbuf *in, cts_rng *rng, int rows)
                       cts_rng_below(rng, 3) ? "3" : "");
         sb_printf(in, "%s", i + 1 < rows ? nl[cts_rng_below(rng, 5)] : "");
     }
+    if (open_tail)
+        sb_printf(in, "\r\n2026-01-05T10:00:00Z,a,s,1,\"3\nx");
 }
 
 static void expect_same(const result *a, const result *b, const char *what)
@@ -1067,11 +1093,13 @@ static void test_chunk_boundaries(void **state)
 
     /* Small input: every single cut and every pair of cuts around it. */
     sbuf small = {0};
-    tricky_input(&small, &rng, 12);
+    tricky_input(&small, &rng, 12, true);
     result whole, cut;
     run_cuts(r, small.p, small.len, NULL, 0, false, &whole);
     assert_int_equal(whole.rc, 0);
-    assert_true(whole.npoints > 3 && whole.nbad > 0);
+    assert_true(whole.npoints > 3 && whole.nbad >= 6);
+    assert_non_null(strstr(sb_text(&whole.bad), "not closed at the end of the input"));
+    assert_non_null(strstr(sb_text(&whole.bad), "record longer than 180 bytes"));
     for (size_t a = 1; a < small.len; a++) {
         assert_int_equal(cts_csv_reader_reset(r), CTS_OK);
         size_t cuts[2] = {a, a + 1 + cts_rng_below(&rng, small.len - a)};
@@ -1094,7 +1122,7 @@ static void test_chunk_boundaries(void **state)
     /* Larger inputs: random cuts. */
     for (int round = 0; round < 20; round++) {
         sbuf in = {0};
-        tricky_input(&in, &rng, 300);
+        tricky_input(&in, &rng, 300, round % 2 == 0);
         assert_int_equal(cts_csv_reader_reset(r), CTS_OK);
         run_cuts(r, in.p, in.len, NULL, 0, false, &whole);
         size_t n = 1 + cts_rng_below(&rng, 200), at = 0, k = 0;
@@ -1216,7 +1244,7 @@ static void test_alloc_failures(void **state)
     o.batch_points = 5;
     o.max_record_bytes = 180;
     sbuf in = {0};
-    tricky_input(&in, &rng, 60);
+    tricky_input(&in, &rng, 60, true);
     size_t cuts[3] = {in.len / 5, in.len / 2, in.len / 2 + 7};
     cts_csv_reader *r;
     result want, got;
