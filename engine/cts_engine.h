@@ -410,6 +410,7 @@ typedef struct cts_lp_point {
     struct { /* private: reused buffers, grown with cts_realloc */
         cts_tag *tags;
         cts_field *fields;
+        uint32_t *work;
         char *buf;
         size_t items_cap, buf_cap;
     } priv;

@@ -115,6 +115,7 @@ typedef struct lp_ctx {
     size_t long_size;
     const char *first_field;         /* first byte of the field set */
     uint64_t tag_bloom, field_bloom; /* one bit per key hash, for duplicates */
+    uint32_t bound;                  /* lp_items_bound(len): work[bound..] = tag offsets */
 } lp_ctx;
 
 __attribute__((format(printf, 3, 4))) static lp_state fail_at(lp_ctx *c, const char *at,
@@ -199,6 +200,79 @@ static bool is_time(cts_str k)
     return k.len == 4 && memcmp(k.ptr, "time", 4) == 0;
 }
 
+/* Repeated keys: the first DUP_LINEAR_MAX keys of a kind are checked as
+ * they come, through a 64-bit filter and a linear search on a likely
+ * repeat (at most DUP_LINEAR_MAX^2 compares). Past that, the filter would
+ * saturate and the search turn quadratic, so all keys are checked once at
+ * the end by sorting their indices: O(n log n) for a line of 100k tags. */
+#define DUP_LINEAR_MAX 32u
+
+/* Keys of tags or fields: the key is the first member of both structs. */
+typedef struct key_array {
+    const char *base;
+    size_t stride;
+} key_array;
+
+static cts_str key_of(const key_array *a, uint32_t i)
+{
+    return *(const cts_str *)(const void *)(a->base + i * a->stride);
+}
+
+/* qsort_r order: by key bytes, then length, then index. */
+static int key_index_cmp(const void *x, const void *y, void *ctx)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    cts_str a = key_of(ctx, i), b = key_of(ctx, j);
+    int r = memcmp(a.ptr, b.ptr, a.len < b.len ? a.len : b.len);
+    if (r == 0)
+        r = (a.len > b.len) - (a.len < b.len);
+    return r ? r : (i > j) - (i < j);
+}
+
+/* idx[0..n) = 0..n-1 ordered by (key, index). */
+static void sort_keys(uint32_t *idx, uint32_t n, key_array *a)
+{
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    qsort_r(idx, n, sizeof *idx, key_index_cmp, a);
+}
+
+/* The first tag key (in line order) that repeats an earlier one, or NULL.
+ * Cold: kept out of the hot path's code. */
+__attribute__((cold, noinline)) static const char *dup_tag_sorted(lp_ctx *c)
+{
+    lp_out *o = c->out;
+    key_array a = {(const char *)o->tags, sizeof *o->tags};
+    uint32_t *idx = o->work, first = UINT32_MAX;
+    sort_keys(idx, o->ntags, &a);
+    for (uint32_t k = 1; k < o->ntags; k++)
+        if (idx[k] < first && str_eq(key_of(&a, idx[k - 1]), key_of(&a, idx[k])))
+            first = idx[k];
+    return first == UINT32_MAX ? NULL : c->line + o->work[c->bound + first];
+}
+
+/* Merge repeated field keys as field_commit does one by one: each key stays
+ * where it first came, with the value it was given last. */
+__attribute__((cold, noinline)) static void dedup_fields_sorted(lp_ctx *c)
+{
+    lp_out *o = c->out;
+    key_array a = {(const char *)o->fields, sizeof *o->fields};
+    uint32_t *idx = o->work, n = o->nfields, kept = 0;
+    sort_keys(idx, n, &a);
+    for (uint32_t k = 0, g; k < n; k = g + 1) {
+        for (g = k; g + 1 < n && str_eq(key_of(&a, idx[k]), key_of(&a, idx[g + 1]));)
+            g++;
+        o->fields[idx[k]].type = o->fields[idx[g]].type;
+        o->fields[idx[k]].v = o->fields[idx[g]].v;
+        for (uint32_t m = k + 1; m <= g; m++)
+            o->fields[idx[m]].type = (cts_type)0; /* merged away */
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (o->fields[i].type != (cts_type)0)
+            o->fields[kept++] = o->fields[i];
+    o->nfields = kept;
+}
+
 /* One of 64 bits for a non-empty key: a cheap filter before the linear
  * duplicate search, which then runs only on a likely repeat. */
 static uint64_t key_bit(cts_str k)
@@ -245,13 +319,14 @@ static lp_state st_tag_key(lp_ctx *c)
         return fail_at(c, t, "missing tag value");
     cts_tag *tag = &c->out->tags[c->out->ntags];
     name_set(c, &tag->key, s, t, K_KESC, escaped);
-    uint64_t bit = key_bit(tag->key);
-    if ((c->tag_bloom & bit) && !c->dup_tag) {
-        for (uint32_t i = 0; i < c->out->ntags; i++)
+    c->out->work[c->bound + c->out->ntags] = (uint32_t)(s - c->line);
+    if (c->out->ntags < DUP_LINEAR_MAX) {
+        uint64_t bit = key_bit(tag->key);
+        for (uint32_t i = 0; (c->tag_bloom & bit) && !c->dup_tag && i < c->out->ntags; i++)
             if (str_eq(c->out->tags[i].key, tag->key))
                 c->dup_tag = s;
+        c->tag_bloom |= bit;
     }
-    c->tag_bloom |= bit;
     if (!c->time_tag && is_time(tag->key))
         c->time_tag = s;
     c->p = t + 1;
@@ -283,6 +358,8 @@ static lp_state st_tag_value(lp_ctx *c)
 /* At the space that ends measurement and tags. */
 static lp_state st_fields(lp_ctx *c)
 {
+    if (c->out->ntags > DUP_LINEAR_MAX)
+        c->dup_tag = dup_tag_sorted(c);
     if (c->dup_tag)
         return fail_at(c, c->dup_tag, "duplicate tags");
     c->key_len = (size_t)(c->p - c->key_start);
@@ -323,6 +400,10 @@ static void field_commit(lp_ctx *c)
     cts_field *f = &o->fields[o->nfields];
     if (is_time(f->key))
         return;
+    if (o->nfields >= DUP_LINEAR_MAX) { /* checked at the end */
+        o->nfields++;
+        return;
+    }
     uint64_t bit = key_bit(f->key);
     if (c->field_bloom & bit) {
         for (uint32_t i = 0; i < o->nfields; i++) {
@@ -772,6 +853,8 @@ static lp_state time_value(lp_ctx *c, const char *s, const char *p, uint64_t m, 
 
 static lp_state st_time(lp_ctx *c)
 {
+    if (c->out->nfields > DUP_LINEAR_MAX)
+        dedup_fields_sorted(c);
     if (c->long_field)
         return fail_at(c, c->long_field, "max key length exceeded: %zu > %u", c->long_size,
                        c->cfg->max_key);
@@ -838,7 +921,8 @@ lp_result lp_parse(const char *line, size_t len, size_t avail, const lp_cfg *cfg
                 .safe = line + avail,
                 .cfg = cfg,
                 .out = out,
-                .fail = fail};
+                .fail = fail,
+                .bound = (uint32_t)lp_items_bound(len)};
     lp_state st = S_START;
     out->ntags = out->nfields = 0;
     out->scratch_used = 0;
@@ -999,6 +1083,7 @@ void cts_lp_point_fini(cts_lp_point *p)
         return;
     cts_free(p->priv.tags);
     cts_free(p->priv.fields);
+    cts_free(p->priv.work);
     cts_free(p->priv.buf);
     cts_lp_point_init(p);
 }
@@ -1017,6 +1102,10 @@ static int point_reserve(cts_lp_point *p, size_t len)
         if (!f)
             return CTS_ENOMEM;
         p->priv.fields = f;
+        uint32_t *w = cts_realloc(p->priv.work, 2 * items * sizeof *w);
+        if (!w)
+            return CTS_ENOMEM;
+        p->priv.work = w;
         p->priv.items_cap = items;
     }
     if (buf > p->priv.buf_cap) {
@@ -1050,7 +1139,10 @@ int cts_lp_parse_line(const char *line, size_t len, const cts_lp_opts *o, cts_lp
     if (len)
         memcpy(buf, line, len);
     memset(buf + len, '\n', 9);
-    lp_out lo = {.tags = out->priv.tags, .fields = out->priv.fields, .scratch = buf + len + 16};
+    lp_out lo = {.tags = out->priv.tags,
+                 .fields = out->priv.fields,
+                 .work = out->priv.work,
+                 .scratch = buf + len + 16};
     lp_result r = lp_parse(buf, len, len + 9, &cfg, &lo, &fail);
     if (r == LP_FAIL || r == LP_OPEN) {
         lp_error_fill(err, buf, len, 1, &fail);

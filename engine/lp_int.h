@@ -9,7 +9,8 @@
  *     or '\r' (a sentinel that stops every scanning loop);
  *   - `avail` >= len + 1 bytes are readable from line (eight-byte loads of
  *     digits stay inside them);
- *   - out->tags and out->fields have room for lp_items_bound(len) entries
+ *   - out->tags and out->fields have room for lp_items_bound(len) entries,
+ *     out->work for 2 * lp_items_bound(len) (used during the parse only)
  *     and out->scratch for len + 1 bytes (unescaped copies never grow; a
  *     number handed to strtod is copied there with its NUL).
  * Line boundaries are decided by the splitter (lp_split_*), never by the
@@ -43,6 +44,7 @@ typedef struct lp_out {
     cts_field *fields;
     char *scratch;
     size_t scratch_used;
+    uint32_t *work; /* duplicate checks of lines with many keys */
     cts_str measurement;
     uint32_t ntags, nfields;
     int64_t ts_ns;

@@ -153,6 +153,8 @@ struct cts_lp_reader {
     size_t ntags, tags_cap;
     cts_field *fields;
     size_t nfields, fields_cap;
+    uint32_t *work; /* the parser's, for one line at a time */
+    size_t work_cap;
     cts_lp_error *bad;
     size_t nbad, bad_cap;
     lp_block *blocks;
@@ -227,6 +229,10 @@ static int batch_reserve(cts_lp_reader *r, size_t len)
     if (!f)
         return CTS_ENOMEM;
     r->fields = f;
+    uint32_t *w = grow_array(r->work, &r->work_cap, 2 * items, sizeof *w);
+    if (!w)
+        return CTS_ENOMEM;
+    r->work = w;
     cts_lp_error *b = grow_array(r->bad, &r->bad_cap, r->nbad + 1, sizeof *b);
     if (!b)
         return CTS_ENOMEM;
@@ -242,6 +248,7 @@ static int try_parse(cts_lp_reader *r, const char *s, size_t len, size_t avail, 
         return rc;
     t->out = (lp_out){.tags = r->tags + r->ntags,
                       .fields = r->fields + r->nfields,
+                      .work = r->work,
                       .scratch = r->blocks[r->cur_block].mem + r->cur_used};
     t->res = lp_parse(s, len, avail, &r->cfg, &t->out, &t->fail);
     return CTS_OK;
@@ -671,6 +678,7 @@ void cts_lp_reader_destroy(cts_lp_reader *r)
     cts_free(r->point_line);
     cts_free(r->tags);
     cts_free(r->fields);
+    cts_free(r->work);
     cts_free(r->bad);
     cts_free(r->carry);
     cts_free(r);

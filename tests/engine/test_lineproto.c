@@ -450,6 +450,62 @@ static void test_duplicates(void **state)
     expect_err(line, "duplicate tags", (uint32_t)(strlen(line) - strlen("t63=v f=1") + 1));
 }
 
+/* Lines with many keys (past the one-by-one check) against a naive model:
+ * fields keep first positions and last values; the first repeated tag is
+ * the one reported. A line of 100,000 tags parses in O(n log n). */
+static void test_many_keys(void **state)
+{
+    (void)state;
+    cts_rng r = {3};
+    static char line[1 << 21];
+    for (int round = 0; round < 200; round++) {
+        int n = 1 + (int)cts_rng_below(&r, 150), alphabet = 1 + (int)cts_rng_below(&r, 200);
+        int keys[150], order[150], last[150], nuniq = 0;
+        size_t len = (size_t)sprintf(line, "m ");
+        for (int i = 0; i < n; i++) {
+            keys[i] = (int)cts_rng_below(&r, (uint64_t)alphabet);
+            len += (size_t)sprintf(line + len, "%sk%d=%di", i ? "," : "", keys[i], i);
+            int j = 0;
+            while (j < nuniq && order[j] != keys[i])
+                j++;
+            if (j == nuniq)
+                order[nuniq++] = keys[i];
+            last[j] = i;
+        }
+        const cts_point *p = ok(line);
+        assert_int_equal(p->nfields, nuniq);
+        for (int j = 0; j < nuniq; j++) {
+            char k[16];
+            snprintf(k, sizeof k, "k%d", order[j]);
+            assert_str(p->fields[j].key, k);
+            assert_int_equal(p->fields[j].v.i, last[j]);
+        }
+        len = (size_t)sprintf(line, "m");
+        size_t first_dup = 0;
+        for (int i = 0; i < n; i++) {
+            size_t at = len + 2;
+            len += (size_t)sprintf(line + len, ",t%d=v", keys[i]);
+            for (int j = 0; j < i && !first_dup; j++)
+                if (keys[j] == keys[i])
+                    first_dup = at;
+        }
+        strcpy(line + len, " f=1");
+        if (first_dup)
+            expect_err(line, "duplicate tags", (uint32_t)first_dup);
+        else
+            assert_int_equal(ok(line)->ntags, n);
+    }
+    size_t len = (size_t)sprintf(line, "m");
+    for (int i = 0; i < 100000; i++)
+        len += (size_t)sprintf(line + len, ",t%d=v", i);
+    len += (size_t)sprintf(line + len, " f=1");
+    cts_lp_opts o = opts_default();
+    o.max_key_bytes = UINT32_MAX;
+    assert_int_equal(ok_with(line, &o)->ntags, 100000);
+    strcpy(line + len - 4, ",t99999=w f=1");
+    expect_err_with(line, "duplicate tags", (uint32_t)(len - 4 + 2), &o);
+}
+
 static void test_precision(void **state)
 {
     (void)state;
@@ -1236,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_whitespace_and_comments),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_precision),
         cmocka_unit_test(test_api_misuse),
         cmocka_unit_test(test_strtod_equivalence),
