@@ -169,14 +169,19 @@ int cts_db_measurements(cts_db *db, cts_strlist **out)
 {
     cts_str *items = NULL;
     size_t n = 0;
-    return finish_strlist(cts_catalog_measurements(db->cat, &items, &n), items, n, out);
+    /* the call must come first: argument evaluation order is unspecified,
+     * and items and n are its outputs (gcc read them first: every listing
+     * came out empty and the catalog's array leaked) */
+    int rc = cts_catalog_measurements(db->cat, &items, &n);
+    return finish_strlist(rc, items, n, out);
 }
 
 int cts_db_tag_keys(cts_db *db, const char *m, cts_strlist **out)
 {
     cts_str *items = NULL;
     size_t n = 0;
-    return finish_strlist(cts_catalog_tag_keys(db->cat, cstr(m), &items, &n), items, n, out);
+    int rc = cts_catalog_tag_keys(db->cat, cstr(m), &items, &n); /* first: as above */
+    return finish_strlist(rc, items, n, out);
 }
 
 int cts_db_tag_values(cts_db *db, const char *m, const char *key, cts_strlist **out)
