@@ -2,7 +2,7 @@
 # Installs what cityts needs to build and test on Debian 12 (run as root, or
 # with sudo available). Installs only what is missing.
 set -euo pipefail
-PKGS=(build-essential cmake ninja-build pkg-config clang clang-format
+PKGS=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
       liblz4-dev liburing-dev libjemalloc-dev libcmocka-dev libbenchmark-dev zlib1g-dev)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds the Release and the
-# ASan+UBSan configurations, and runs ctest in both. Exits non-zero on any
-# failure.
+# ASan+UBSan configurations and runs ctest in both, then builds the
+# libFuzzer targets with clang and runs each for a bounded time (20 s).
+# Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,3 +14,7 @@ for preset in release asan; do
   echo "== $preset: ctest"
   ctest --preset "$preset" -j "$jobs"
 done
+echo "== fuzz: libFuzzer targets (clang, ASan+UBSan), bounded runs"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs" --target fuzz_lineproto
+ctest --preset fuzz
