@@ -302,7 +302,8 @@ static void run(cts_io_choice io, uint64_t seed, int steps)
     e.rng.s = seed;
     e.crng.s = ~seed;
     for (int i = 0; i < 64; i++)
-        snprintf(e.strs[i], sizeof e.strs[i], i % 7 ? "st-%d" : "", i % 9);
+        if (i % 7) /* every seventh string is empty */
+            snprintf(e.strs[i], sizeof e.strs[i], "st-%d", i % 9);
     const char *base = getenv("CTS_TEST_TMPDIR");
     snprintf(e.dir, sizeof e.dir, "%s/dbmodel-XXXXXX", base ? base : "/tmp");
     assert_non_null(mkdtemp(e.dir));
