@@ -317,25 +317,36 @@ typedef struct sensor {
 #define ID_MASK ((UINT64_C(1) << ID_BITS) - 1)
 #define NIL UINT32_MAX
 
-/* The schedule is a calendar queue of buckets of 2^BUCKET_MS_BITS ms, one
- * list per bucket, BUCKET_COUNT buckets ahead (33,554 s). With 20 sensors
- * a city a bucket holds about 11 entries; narrower buckets made for more
- * mispredicted branches (ends of runs and lists) than they saved in sorting. A sensor's next
- * entry is at least 8.75 s (10 s interval less 1.25 s of jitter) and at
- * most 6 h of outage + 2 intervals of 15 min + jitter (23,402 s) after its
- * current one; a late line at most CTS_GEN_LATE_MAX_NS. So an entry never
- * lands in the bucket being emitted, and never wraps around the ring. */
+/* The schedule is a calendar queue of buckets of 2^BUCKET_MS_BITS ms,
+ * BUCKET_COUNT buckets ahead (33,554 s). A sensor's next entry is at least
+ * 8.75 s (10 s interval less 1.25 s of jitter) and at most 6 h of outage +
+ * 2 intervals of 15 min + jitter (23,402 s) after its current one; a late
+ * line at most CTS_GEN_LATE_MAX_NS. So an entry never lands in the bucket
+ * being emitted, and never wraps around the ring. With 20 sensors a city a
+ * bucket holds about 11 entries; narrower buckets cost more mispredicted
+ * branches (ends of runs) than they saved in sorting.
+ *
+ * A bucket is a list of chunks of CHUNK_ENTRIES entries, its head the one
+ * being filled: emitting a bucket reads memory in order, where a list of
+ * single entries made one cache miss per entry once sensors were many.
+ * Only a head can be part full, so entries / CHUNK_ENTRIES + min(buckets,
+ * entries) + 1 chunks always suffice and are allocated at create. */
 #define BUCKET_MS_BITS 10
 #define BUCKET_COUNT (1u << 15)
 #define RADIX_BITS 11
-/* How many entries ahead of the one being emitted to prefetch: with many
- * sensors, their state is far out of cache and random in time order. */
-#define PREFETCH_AHEAD 8
+/* How far ahead of the entry being emitted to prefetch: with many sensors
+ * their state is far out of cache and random in time order. A sensor's
+ * state first, its line prefix (whose offset is in that state) later. */
+#define PREFETCH_STATE_AHEAD 16
+#define PREFETCH_PREFIX_AHEAD 8
 
-typedef struct queue_node {
-    uint64_t entry; /* the id's scheduled entry */
-    uint32_t next;  /* the next id in the same bucket, or NIL */
-} queue_node;
+#define CHUNK_ENTRIES 15
+
+typedef struct chunk {
+    uint64_t entry[CHUNK_ENTRIES];
+    uint32_t count;
+    uint32_t next; /* the next chunk of the bucket (or of the free list), or NIL */
+} chunk;
 
 struct cts_gen {
     cts_gen_opts opts;
@@ -349,12 +360,13 @@ struct cts_gen {
     sensor *sensors;
     uint32_t nsensors;
     char *prefixes;
-    queue_node *node;  /* [id] */
-    uint32_t *bucket;  /* [BUCKET_COUNT] first id of each bucket, or NIL */
-    uint64_t queued;   /* ids in the buckets */
-    uint64_t current;  /* absolute number of the next bucket to emit */
-    uint64_t *run;     /* the bucket being emitted, sorted */
-    uint64_t *run_tmp; /* scratch for the radix sort */
+    chunk *chunks;
+    uint32_t free_chunk; /* first free chunk, or NIL */
+    uint32_t *bucket;    /* [BUCKET_COUNT] head chunk of each bucket, or NIL */
+    uint64_t queued;     /* ids in the buckets */
+    uint64_t current;    /* absolute number of the next bucket to emit */
+    uint64_t *run;       /* the bucket being emitted, sorted */
+    uint64_t *run_tmp;   /* scratch for the radix sort */
     uint32_t run_len, run_pos;
     char *late_text; /* nlate slots of CTS_GEN_LINE_MAX bytes */
     uint16_t *late_len;
@@ -1011,8 +1023,15 @@ static void schedule(cts_gen *g, int64_t key_ns, uint32_t id)
 {
     uint64_t e = (uint64_t)((key_ns - g->opts.start_ns) / NS_PER_MS) << ID_BITS | id;
     uint32_t b = (uint32_t)(e >> (ID_BITS + BUCKET_MS_BITS)) & (BUCKET_COUNT - 1);
-    g->node[id] = (queue_node){e, g->bucket[b]};
-    g->bucket[b] = id;
+    uint32_t c = g->bucket[b];
+    if (c == NIL || g->chunks[c].count == CHUNK_ENTRIES) {
+        uint32_t fresh = g->free_chunk; /* never NIL: see the sizing above */
+        g->free_chunk = g->chunks[fresh].next;
+        g->chunks[fresh].count = 0;
+        g->chunks[fresh].next = c;
+        g->bucket[b] = c = fresh;
+    }
+    g->chunks[c].entry[g->chunks[c].count++] = e;
     g->queued++;
 }
 
@@ -1064,8 +1083,13 @@ static bool next_run(cts_gen *g)
     while (*(head = &g->bucket[g->current & (BUCKET_COUNT - 1)]) == NIL)
         g->current++;
     uint32_t n = 0;
-    for (uint32_t id = *head; id != NIL; id = g->node[id].next)
-        g->run[n++] = g->node[id].entry;
+    for (uint32_t c = *head, next; c != NIL; c = next) {
+        memcpy(g->run + n, g->chunks[c].entry, g->chunks[c].count * sizeof *g->run);
+        n += g->chunks[c].count;
+        next = g->chunks[c].next;
+        g->chunks[c].next = g->free_chunk;
+        g->free_chunk = c;
+    }
     *head = NIL;
     g->current++;
     g->queued -= n;
@@ -1122,6 +1146,23 @@ static void sensor_init(cts_gen *g, sensor *s, unsigned city, unsigned kind, uin
                  (int64_t)rng_below(&s->rng, (uint32_t)(interval_s * 1000)) * NS_PER_MS);
 }
 
+static int build_schedule(cts_gen *g)
+{
+    uint32_t ids = g->nsensors + g->nlate;
+    uint32_t nchunks = ids / CHUNK_ENTRIES + (ids < BUCKET_COUNT ? ids : BUCKET_COUNT) + 1;
+    g->chunks = cts_malloc((size_t)nchunks * sizeof *g->chunks);
+    g->run = cts_malloc((size_t)ids * sizeof *g->run);
+    g->run_tmp = cts_malloc((size_t)ids * sizeof *g->run_tmp);
+    g->bucket = cts_malloc(BUCKET_COUNT * sizeof *g->bucket);
+    if (!g->chunks || !g->run || !g->run_tmp || !g->bucket)
+        return CTS_ENOMEM;
+    memset(g->bucket, 0xff, BUCKET_COUNT * sizeof *g->bucket); /* all NIL */
+    for (uint32_t c = 0; c < nchunks; c++)
+        g->chunks[c].next = c + 1 < nchunks ? c + 1 : NIL;
+    g->free_chunk = 0;
+    return 0;
+}
+
 static int build_sensors(cts_gen *g)
 {
     unsigned nk = (unsigned)__builtin_popcount(g->opts.measurement_mask);
@@ -1130,14 +1171,8 @@ static int build_sensors(cts_gen *g)
     g->nlate = g->nsensors / 16 + 64;
     g->sensors = cts_calloc(g->nsensors, sizeof *g->sensors);
     g->prefixes = cts_malloc((size_t)g->nsensors * PREFIX_MAX);
-    size_t ids = (size_t)g->nsensors + g->nlate;
-    g->node = cts_malloc(ids * sizeof *g->node);
-    g->run = cts_malloc(ids * sizeof *g->run);
-    g->run_tmp = cts_malloc(ids * sizeof *g->run_tmp);
-    g->bucket = cts_malloc(BUCKET_COUNT * sizeof *g->bucket);
-    if (!g->sensors || !g->prefixes || !g->node || !g->run || !g->run_tmp || !g->bucket)
+    if (!g->sensors || !g->prefixes || build_schedule(g) != 0)
         return CTS_ENOMEM;
-    memset(g->bucket, 0xff, BUCKET_COUNT * sizeof *g->bucket); /* all NIL */
     int width = g->opts.sensors > 99999 ? 6 : g->opts.sensors > 9999 ? 5 : 4;
     uint32_t n = 0, off = 0;
     for (unsigned c = 0; c < CTS_GEN_CITY_COUNT; c++)
@@ -1286,7 +1321,7 @@ void cts_gen_destroy(cts_gen *g)
     cts_free(g->city_days);
     cts_free(g->sensors);
     cts_free(g->prefixes);
-    cts_free(g->node);
+    cts_free(g->chunks);
     cts_free(g->run);
     cts_free(g->run_tmp);
     cts_free(g->bucket);
@@ -1296,17 +1331,20 @@ void cts_gen_destroy(cts_gen *g)
     cts_free(g);
 }
 
-static void prefetch(const cts_gen *g, uint32_t pos)
+static void prefetch(const cts_gen *g)
 {
-    uint32_t id = (uint32_t)(g->run[pos] & ID_MASK);
-    if (id >= g->nsensors)
-        return; /* late lines are few */
-    const sensor *s = &g->sensors[id];
-    __builtin_prefetch(s, 1);
-    __builtin_prefetch((const char *)s + 64, 1);
-    __builtin_prefetch((const char *)s + 128, 1);
-    __builtin_prefetch(g->prefixes + s->prefix_off);
-    __builtin_prefetch(&g->node[id], 1);
+    uint32_t pos = g->run_pos + PREFETCH_STATE_AHEAD;
+    uint32_t id = pos < g->run_len ? (uint32_t)(g->run[pos] & ID_MASK) : NIL;
+    if (id < g->nsensors) { /* late lines are few */
+        const char *s = (const char *)&g->sensors[id];
+        __builtin_prefetch(s, 1);
+        __builtin_prefetch(s + 64, 1);
+        __builtin_prefetch(s + 128, 1);
+    }
+    pos = g->run_pos + PREFETCH_PREFIX_AHEAD;
+    id = pos < g->run_len ? (uint32_t)(g->run[pos] & ID_MASK) : NIL;
+    if (id < g->nsensors)
+        __builtin_prefetch(g->prefixes + g->sensors[id].prefix_off);
 }
 
 int64_t cts_gen_read(cts_gen *g, char *dst, size_t cap)
@@ -1316,8 +1354,7 @@ int64_t cts_gen_read(cts_gen *g, char *dst, size_t cap)
     char *p = dst;
     const char *limit = dst + (cap - CTS_GEN_LINE_MAX);
     while (p <= limit && (g->run_pos < g->run_len || next_run(g))) {
-        if (g->run_pos + PREFETCH_AHEAD < g->run_len)
-            prefetch(g, g->run_pos + PREFETCH_AHEAD);
+        prefetch(g);
         uint32_t id = (uint32_t)(g->run[g->run_pos++] & ID_MASK);
         p = id < g->nsensors ? emit_sensor(g, id, p) : emit_late(g, id - g->nsensors, p);
     }
