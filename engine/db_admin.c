@@ -87,11 +87,18 @@ int64_t cts_db_delete(cts_db *db, const char *m, const cts_tag_eq *where, size_t
                     cts_wal_errmsg(db->wal));
         }
         if (rc == 0 && (rc = db_apply_delete(db, ms, ids->ids, ids->count, t0, t1)) &&
-            !db->poisoned)
-            db_poison(db, rc, "applying a delete");
+            !db->poisoned) {
+            /* applied in part (out of memory too): memory no longer
+             * matches the files and the WAL */
+            db_fail(db, rc, "applying a delete: %s; the database must be reopened",
+                    cts_strerror(rc));
+            db->poisoned = true;
+        }
         if (rc == 0)
             rc = db_checkpoint(db);
     }
+    if (rc == CTS_ENOMEM && !db->poisoned)
+        db_fail(db, rc, "deleting from %s: out of memory; the delete may be retried", m);
     pthread_mutex_unlock(&db->write_mu);
     int64_t touched = rc == 0 && ids ? (int64_t)ids->count : rc;
     cts_free(ids);

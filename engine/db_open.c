@@ -52,16 +52,15 @@ static const char *opts_problem(const cts_db_opts *o)
     return NULL;
 }
 
-/* Create directory `path` if absent. A new one is made durable by an fsync
- * of its parent: until then a crash may undo the mkdir, and with it every
- * file later made durable inside (the acknowledged writes of a new
- * database). */
+/* Create directory `path` if absent, then fsync its parent, even when it
+ * was there already: until its parent is synced a crash may undo a mkdir,
+ * and with it every file later made durable inside (the acknowledged
+ * writes of a new database); and a directory found existing may be the
+ * work of an earlier open that failed before its sync. */
 static int make_dir(const cts_vfs *vfs, const char *path)
 {
     int rc = vfs->mkdir(vfs->ctx, path, 0755);
-    if (rc == -EEXIST)
-        return 0;
-    if (rc < 0)
+    if (rc < 0 && rc != -EEXIST)
         return cts_err_from_errno(rc);
     char parent[4096];
     size_t n = strlen(path);
@@ -283,6 +282,12 @@ static int open_wal(cts_db *db)
     rc = cts_wal_replay(db->wal, replay_record, db, NULL);
     if (rc && !db->errmsg[0])
         db_fail(db, rc, "%s", cts_wal_errmsg(db->wal));
+    /* The segment names may not be durable: an open or rotation that
+     * failed between a segment's rename and the sync of its directory
+     * leaves a name a crash can undo, and this open appends to it. */
+    if (rc == 0 && (rc = db->vfs->fsync_dir(db->vfs->ctx, path)) < 0)
+        rc = db_fail(db, cts_err_from_errno(rc), "%s: directory fsync failed: %s", path,
+                     strerror(-rc));
     cts_wal_stats ws;
     cts_wal_stats_get(db->wal, &ws);
     db->wal_bytes_at_ckpt = ws.bytes_written;

@@ -170,9 +170,35 @@ static int apply_pending(cts_db *db)
     for (size_t i = 0; i < db->npend && rc == 0; i++)
         rc = db_apply(db, &db->pend[i]);
     pthread_rwlock_unlock(&db->lock);
-    if (rc && !db->poisoned)
-        rc = db_poison(db, rc, "applying a batch to memory");
+    if (rc && !db->poisoned) {
+        /* logged but applied in part: memory no longer matches the WAL,
+         * whatever the error (out of memory too), and a checkpoint would
+         * make the part durable and drop the record */
+        db_fail(db, rc, "applying a batch to memory: %s; the database must be reopened",
+                cts_strerror(rc));
+        db->poisoned = true;
+    }
     return rc;
+}
+
+/* A batch that failed before its WAL record was appended may have created
+ * series and fields: they are in the catalog but in no record, later
+ * batches take them as known and never log them, and a crash before the
+ * next checkpoint would lose those batches' points (replayed under ids
+ * nothing defines). Make the catalog durable now; if that fails too,
+ * poison. */
+static void keep_definitions(cts_db *db, int rc)
+{
+    int src = cts_catalog_sync(db->cat);
+    if (src) {
+        db_fail(db, src,
+                "saving the catalog after a failed write: %s; the database must be "
+                "reopened",
+                cts_catalog_errmsg(db->cat));
+        db->poisoned = true;
+    } else if (rc == CTS_ENOMEM) {
+        db_fail(db, rc, "writing a batch: out of memory; nothing of it was written");
+    }
 }
 
 static bool needs_checkpoint(cts_db *db)
@@ -202,10 +228,14 @@ int cts_db_write(cts_db *db, const cts_point *pts, size_t n, cts_write_result *r
     else if (db->poisoned)
         rc = CTS_EPOISONED;
     else if ((rc = resolve_batch(db, pts, n, res, &first_reject)) == 0 && db->payload.len &&
-             (rc = pl_frame(&db->payload, &db->record)) == 0)
-        rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq);
-    if (rc && rc != CTS_EPOISONED && !db->poisoned && rc != CTS_ENOMEM)
+             (rc = pl_frame(&db->payload, &db->record)) == 0 &&
+             (rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq)) &&
+             (rc == CTS_EIO || rc == CTS_ENOSPC))
         poison_wal(db, rc, "appending to the WAL");
+    /* (only I/O errors poison here: read-only, a batch too large for one
+     * record or out of memory leave the handle usable) */
+    if (rc && !db->poisoned)
+        keep_definitions(db, rc);
     if (rc == 0 && db->npend)
         rc = apply_pending(db);
     if (rc == 0 && needs_checkpoint(db))

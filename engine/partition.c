@@ -440,10 +440,16 @@ int part_open(const cts_vfs *vfs, const char *root, int64_t index, int64_t width
     /* An index shorter than its header is a creation cut short (by a crash
      * or a failed write in create_files): no block can have been added to
      * the partition yet, so finish the creation. */
-    if (fresh || ilen < IDX_HDR)
+    if (fresh || ilen < IDX_HDR) {
         rc = create_files(p, width);
-    else if ((rc = load_index(p, width, &l, rep)) == 0)
-        rc = deliver(&l, fn, ctx, rep);
+    } else if ((rc = load_index(p, width, &l, rep)) == 0 && (rc = deliver(&l, fn, ctx, rep)) == 0 &&
+               p->idx_len == IDX_HDR) {
+        /* No record yet: this may be a creation whose last step, the
+         * directory sync that makes the file names durable, failed. Sync
+         * it before blocks go into those files. */
+        if ((rc = vfs->fsync_dir(vfs->ctx, p->dir)) < 0)
+            rc = cts_err_from_errno(rc);
+    }
     if (rc)
         goto fail;
     cts_free(l.refs);

@@ -118,8 +118,13 @@ int db_checkpoint(cts_db *db)
     if (db->poisoned)
         return CTS_EPOISONED;
     cts_wal_stats_get(db->wal, &ws);
-    if ((rc = seal_all(db)))
+    if ((rc = seal_all(db))) {
+        /* I/O failures poisoned with their own message; out of memory
+         * leaves the unsealed rest in the heads, to be retried */
+        if (!db->poisoned)
+            db_fail(db, rc, "sealing heads into blocks: %s", cts_strerror(rc));
         return rc;
+    }
     for (size_t i = 0; i < db->nparts; i++) {
         if ((rc = part_checkpoint(db->parts[i], db->io))) {
             char what[4200];

@@ -5,14 +5,17 @@
  * for every N up to that count (and one past it) with the Nth call of that
  * kind failing, for open, pwrite, fdatasync, fsync, rename, unlink, mkdir
  * and fsync_dir:
- *   - EIO once (a transient error), EIO persistently, ENOSPC persistently
- *     (a full disk);
- *   - EIO once followed at once by a power loss (for the calls a power
- *     loss can undo: syncs, creates, renames);
+ *   - EIO once (a transient error) and ENOSPC persistently (a full disk);
+ *     EIO persistently and ENOSPC once with CTS_FAULT_FULL;
+ *   - EIO once, then recovery with the power on, one more acknowledged
+ *     write, and a power loss (for the calls a power loss can undo: syncs,
+ *     creates, renames): what a failure left unsynced must not take later
+ *     acknowledged writes with it;
  *   - every pwrite cut to 7 bytes, alone and with the Nth failing;
  *   - ftruncate, which only recovery calls: a catalog, WAL segment and
  *     partition index that each end in a torn record, reopened with the
- *     Nth truncation failing.
+ *     Nth truncation failing;
+ *   - the Nth allocation (cts_alloc_fail_after) of a step failing.
  *
  * After each failure the test checks what the engine promises:
  *   - the call fails with the injected error (CTS_EIO / CTS_ENOSPC) and
@@ -32,9 +35,10 @@
  * The fault VFS sits on a VFS whose fsync calls do nothing: durability is
  * what the fault VFS models (its power loss), and skipping the real syncs
  * keeps a thousand runs fast. Environment: CTS_FAULT_SEEDS=n sweeps n
- * workload seeds (default 1); CTS_FAULT_FULL=1 adds ENOSPC once and the
- * power loss after pwrite and unlink failures; CTS_FAULT_ONLY=op,n,e,mode
- * runs one configuration; CTS_FAULT_COUNTS=1 prints the calls per op.
+ * workload seeds (default 1); CTS_FAULT_FULL=1 adds the other errno/mode
+ * pairs, the power loss after pwrite and unlink failures, and every
+ * allocation of every step; CTS_FAULT_ONLY=op,n,e,mode runs one
+ * configuration; CTS_FAULT_COUNTS=1 prints the calls per op.
  */
 #include "cts_test.h"
 #include "cts_engine.h"
@@ -67,6 +71,7 @@ typedef struct run {
     cts_vfs_op op;
     uint64_t nth;
     int mode;
+    char step; /* allocation failures: the script step that fails */
     int err_errno;
     bool power_loss;
     uint64_t pl_seed;
@@ -139,6 +144,11 @@ static void note_message(cts_vfs_op op, const char *msg)
 static const char *desc(const run *r)
 {
     static char buf[96];
+    if (r->op == CTS_VFS_OP_COUNT) {
+        snprintf(buf, sizeof buf, "allocation #%llu of step %c", (unsigned long long)r->nth,
+                 r->step);
+        return buf;
+    }
     snprintf(buf, sizeof buf, "%s #%llu %s %s%s", cts_vfs_op_name(r->op),
              (unsigned long long)r->nth, r->err_errno == ENOSPC ? "ENOSPC" : "EIO",
              r->mode == CTS_FAULT_PERSIST ? "persist" : "once",
@@ -301,6 +311,30 @@ static int step_retention(run *r)
     return rc < 0 ? rc : 0;
 }
 
+/* One point in every series at ts TS-1-k (k-th follow-up), acknowledged or
+ * refused whole: applied to both models. */
+static int follow_up(run *r, int k)
+{
+    cts_point pts[NS];
+    cts_field f[NS];
+    cts_tag tags[NS];
+    static const char *names[NS] = {"s0", "s1", "s2", "s3"};
+    for (int s = 0; s < NS; s++) {
+        tags[s] = (cts_tag){{"id", 2}, {names[s], 2}};
+        f[s] = (cts_field){.key = {"v", 1}, .type = CTS_TYPE_FLOAT, .v.f = -1.0 - k * NS - s};
+        pts[s] = (cts_point){.measurement = {"m", 1},
+                             .tags = &tags[s],
+                             .ntags = 1,
+                             .fields = &f[s],
+                             .nfields = 1,
+                             .ts_ns = TS - 1 - k};
+    }
+    int rc = cts_db_write(r->db, pts, NS, NULL);
+    for (int s = 0; s < NS && rc == 0; s++)
+        r->m0[s][TS - 1 - k] = r->m1[s][TS - 1 - k] = (cell){true, f[s].v.f};
+    return rc;
+}
+
 /* A write-path failure must have poisoned the handle. */
 static void probe_poisoned(run *r)
 {
@@ -336,8 +370,21 @@ static void recover(run *r, char c, int rc)
         (void)cts_db_close(r->db); /* poisoned: the result is the error again */
     r->db = NULL;
     tot.faults += cts_vfs_fault_injected(r->f);
-    if (r->power_loss)
+    if (r->power_loss) {
+        /* Recover with the power on (no reset: it would take everything as
+         * durable), take one more acknowledged write, then lose power: what
+         * the failed step left unsynced must not take acknowledged data
+         * with it. A far-off schedule replaces the fault. */
+        assert_int_equal(cts_vfs_fault_fail(r->f, r->op, UINT64_MAX / 2, EIO, CTS_FAULT_ONCE), 0);
+        open_db(r);
+        int frc = follow_up(r, 0);
+        if (frc)
+            fail_msg("%s: write after recovery: %s: %s", desc(r), cts_errname(frc),
+                     cts_db_errmsg(r->db));
         assert_int_equal(cts_vfs_fault_power_loss(r->f, r->pl_seed), 0);
+        (void)cts_db_close(r->db);
+        r->db = NULL;
+    }
     cts_vfs_fault_reset(r->f);
     open_db(r);
     check(r, "after recovery");
@@ -483,8 +530,9 @@ static void sweep(bool power_loss)
                         if (power_loss && !getenv("CTS_FAULT_FULL") &&
                             (op == CTS_VFS_OP_PWRITE || op == CTS_VFS_OP_UNLINK))
                             continue; /* what a power loss can undo: syncs and names */
-                        if (e == 1 && mode == CTS_FAULT_ONCE && !getenv("CTS_FAULT_FULL"))
-                            continue; /* a full disk stays full: ENOSPC once is optional */
+                        if (e != mode - 1 && !getenv("CTS_FAULT_FULL"))
+                            continue; /* by default EIO once and ENOSPC persistently (a
+                                       * transient error, a full disk); FULL adds the others */
                         if (!selected(op, n, e, mode))
                             continue;
                         run_init(r, seed);
@@ -657,6 +705,93 @@ static void torn_tails_truncate_faults(void **state)
                   tot.sample[CTS_VFS_OP_FTRUNCATE]);
 }
 
+/* ---- allocation failures ---- */
+
+/* Step `c` of the script with the nth allocation from now failing. After
+ * a failure: a handle that is not poisoned must take a write that uses
+ * the series the failed step knew (acknowledged), then the power goes
+ * (no close, no checkpoint), and the database must come back with every
+ * acknowledged point and the failed step whole or absent. */
+static bool alloc_run(uint64_t seed, size_t at, long n)
+{
+    run *r = calloc(1, sizeof *r);
+    run_init(r, seed);
+    r->op = CTS_VFS_OP_COUNT;
+    r->nth = (uint64_t)n;
+    r->step = SCRIPT[at];
+    for (size_t i = 0; i < at; i++) {
+        assert_int_equal(run_step(r, SCRIPT[i]), 0);
+        memcpy(r->m0, r->m1, sizeof r->m0);
+    }
+    cts_alloc_fail_after(n);
+    int rc = run_step(r, SCRIPT[at]);
+    cts_alloc_fail_after(-1);
+    bool failed = rc != 0;
+    if (failed) {
+        tot.failures++;
+        if (rc != CTS_ENOMEM && rc != CTS_EIO)
+            fail_msg("step %c, allocation %ld failing: %s", SCRIPT[at], n, cts_errname(rc));
+        if (SCRIPT[at] != 'C' && SCRIPT[at] != 'R') {
+            const char *msg = r->db ? cts_db_errmsg(r->db) : cts_db_open_error();
+            if (!msg[0])
+                fail_msg("step %c, allocation %ld failing: no message", SCRIPT[at], n);
+        }
+        if (getenv("DBG_ALLOC"))
+            print_message("DBG step %c n %ld rc %s msg %s\n", SCRIPT[at], n, cts_errname(rc),
+                          r->db ? cts_db_errmsg(r->db) : cts_db_open_error());
+        if (!r->db)
+            open_db(r);
+        int frc = follow_up(r, 0);
+        if (frc != 0 && frc != CTS_EPOISONED)
+            fail_msg("step %c, allocation %ld failing: the next write got %s: %s", SCRIPT[at], n,
+                     cts_errname(frc), cts_db_errmsg(r->db));
+        tot.poison_checks += frc == CTS_EPOISONED;
+        assert_int_equal(cts_vfs_fault_power_loss(r->f, 0), 0);
+        (void)cts_db_close(r->db);
+        r->db = NULL;
+        cts_vfs_fault_reset(r->f);
+        open_db(r);
+        check(r, "after an allocation failure and a power loss");
+        /* and the database goes on: a write, a checkpoint, a reopen */
+        assert_int_equal(follow_up(r, 1), 0);
+        assert_int_equal(cts_db_close(r->db), 0);
+        open_db(r);
+        check(r, "after an allocation failure, later");
+        tot.recoveries++;
+    }
+    if (r->db)
+        (void)cts_db_close(r->db);
+    cts_vfs_fault_destroy(r->f);
+    remove_tree(r->dir);
+    free(r);
+    tot.runs++;
+    return failed;
+}
+
+static void allocation_failures(void **state)
+{
+    (void)state;
+    memset(&tot, 0, sizeof tot);
+    bool full = getenv("CTS_FAULT_FULL") != NULL;
+    char seen[128] = {0};
+    for (size_t at = 0; at < strlen(SCRIPT); at++) {
+        /* by default the first step of each kind, and the second write
+         * (the first creates the series, the second reuses them) */
+        unsigned char c = (unsigned char)SCRIPT[at];
+        if (!full && seen[c]++ && !(c == 'W' && seen[c] == 2))
+            continue;
+        /* the nth allocation of the step fails, for n from 0 until the
+         * step needs fewer (sparser past the first 32 unless FULL) */
+        for (long n = 0; n < 4096; n += full ? 1 : 1 + n / 32)
+            if (!alloc_run(31, at, n))
+                break;
+    }
+    print_message("allocation failures: %llu runs, %llu failed steps, %llu recovered after a "
+                  "power loss, %llu writes refused as poisoned\n",
+                  (unsigned long long)tot.runs, (unsigned long long)tot.failures,
+                  (unsigned long long)tot.recoveries, (unsigned long long)tot.poison_checks);
+}
+
 /* ---- regressions, one per bug the sweep found ---- */
 
 /* Open a database through a fresh fault VFS in a new directory. */
@@ -824,6 +959,105 @@ static void failed_partition_drop(void **state)
     reg_close(r);
 }
 
+/* A write refused for lack of memory after it created a series left the
+ * series in the catalog but in no WAL record; the next write to it was
+ * acknowledged and then lost by a crash before a checkpoint. The catalog
+ * is now synced when a write fails before its record is appended. */
+static void failed_write_keeps_new_series(void **state)
+{
+    (void)state;
+    run *r = reg_open();
+    reg_write(r, 0, 5);
+    /* series s1 is new: its write fails at its first allocation */
+    cts_tag tag = {{"id", 2}, {"s1", 2}};
+    cts_field f = {.key = {"v", 1}, .type = CTS_TYPE_FLOAT, .v.f = 7};
+    cts_point p = {
+        .measurement = {"m", 1}, .tags = &tag, .ntags = 1, .fields = &f, .nfields = 1, .ts_ns = 9};
+    cts_alloc_fail_after(0);
+    int rc = cts_db_write(r->db, &p, 1, NULL);
+    cts_alloc_fail_after(-1);
+    assert_int_equal(rc, CTS_ENOMEM);
+    assert_true(strstr(cts_db_errmsg(r->db), "out of memory") != NULL);
+    assert_int_equal(cts_db_write(r->db, &p, 1, NULL), 0);
+    r->m0[1][9] = r->m1[1][9] = (cell){true, 7};
+    assert_int_equal(cts_vfs_fault_power_loss(r->f, 0), 0);
+    (void)cts_db_close(r->db);
+    r->db = NULL;
+    cts_vfs_fault_reset(r->f);
+    open_db(r);
+    check(r, "after the refused write and a power loss");
+    reg_close(r);
+}
+
+/* An open that failed between the rename of a new WAL segment and the
+ * sync of its directory left a segment name a crash could undo; the next
+ * open appended acknowledged records to it. Opens now sync the database's
+ * directories (and a partition's, while it has no record). */
+static void failed_open_leaves_no_fragile_name(void **state)
+{
+    (void)state;
+    /* which 1..8: the first open's nth directory sync fails (one of them
+     * is the new WAL segment's); which 0: a new partition's does */
+    for (int which = 0; which <= 8; which++) {
+        run *r = calloc(1, sizeof *r);
+        run_init(r, 5);
+        r->op = CTS_VFS_OP_FSYNC_DIR;
+        r->nth = (uint64_t)which;
+        if (which > 0) {
+            assert_int_equal(cts_vfs_fault_fail(r->f, CTS_VFS_OP_FSYNC_DIR, (uint64_t)which, EIO,
+                                                CTS_FAULT_ONCE),
+                             0);
+            if (cts_db_open(r->dir, &r->o, &r->db) == 0) {
+                (void)cts_db_close(r->db); /* this open had fewer syncs */
+                r->db = NULL;
+            }
+            /* no reset (it would take everything as durable): a far-off
+             * schedule replaces the fault */
+            assert_int_equal(
+                cts_vfs_fault_fail(r->f, CTS_VFS_OP_FSYNC_DIR, UINT64_MAX / 2, EIO, CTS_FAULT_ONCE),
+                0);
+        }
+        open_db(r);
+        if (which == 0) {
+            /* the write that seals into a new partition fails at the
+             * partition's directory sync; the next open finds the
+             * partition without records */
+            assert_int_equal(cts_vfs_fault_fail(r->f, CTS_VFS_OP_FSYNC_DIR, 2, EIO, CTS_FAULT_ONCE),
+                             0);
+            cts_tag tag = {{"id", 2}, {"s0", 2}};
+            cts_field f[8];
+            cts_point p[8];
+            for (int j = 0; j < 8; j++) {
+                f[j] = (cts_field){.key = {"v", 1}, .type = CTS_TYPE_FLOAT, .v.f = j};
+                p[j] = (cts_point){.measurement = {"m", 1},
+                                   .tags = &tag,
+                                   .ntags = 1,
+                                   .fields = &f[j],
+                                   .nfields = 1,
+                                   .ts_ns = j};
+            }
+            assert_int_equal(cts_db_write(r->db, p, 8, NULL), CTS_EIO);
+            assert_true(strstr(cts_db_errmsg(r->db), "creating partition") != NULL);
+            for (int j = 0; j < 8; j++)
+                r->m1[0][j] = (cell){true, j};
+            r->uncertain = U_WRITE;
+            (void)cts_db_close(r->db);
+            r->db = NULL;
+            open_db(r);
+        }
+        reg_write(r, 10, 20); /* acknowledged; sealed into partition 0 */
+        assert_int_equal(cts_db_flush(r->db), 0);
+        reg_write(r, 40, 3); /* acknowledged, in the WAL only */
+        assert_int_equal(cts_vfs_fault_power_loss(r->f, 0), 0);
+        (void)cts_db_close(r->db);
+        r->db = NULL;
+        cts_vfs_fault_reset(r->f);
+        open_db(r);
+        check(r, "after a failed open or creation and a power loss");
+        reg_close(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,10 +1065,13 @@ int main(void)
         cmocka_unit_test(faults_then_power_loss),
         cmocka_unit_test(short_writes),
         cmocka_unit_test(torn_tails_truncate_faults),
+        cmocka_unit_test(allocation_failures),
         cmocka_unit_test(delete_completed_by_replay),
         cmocka_unit_test(failed_wal_unlink_keeps_log_whole),
         cmocka_unit_test(partition_creation_cut_short),
         cmocka_unit_test(failed_partition_drop),
+        cmocka_unit_test(failed_write_keeps_new_series),
+        cmocka_unit_test(failed_open_leaves_no_fragile_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
