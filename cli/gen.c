@@ -20,9 +20,11 @@
  *   a sensor is not rescheduled once its next stamp is >= start + duration.
  *
  * Invariants:
- *   - A sensor's output depends only on (seed, city, measurement, index,
+ *   - A sensor's readings depend only on (seed, city, measurement, index,
  *     start, duration): no shared mutable state between sensors except the
- *     per-city day tables, which are built once at create.
+ *     per-city day tables, which are built once at create. (Whether a
+ *     point drawn to be late is held back also depends on a free late slot,
+ *     nsensors / 16 + 64 of them; more are never needed in practice.)
  *   - Stamps are slot + [0, jitter) ms, the jitter under an eighth of the
  *     interval, so a sensor's stamps strictly increase.
  *   - During an outage the model still steps every slot (the meter keeps
@@ -814,7 +816,7 @@ static void mobility_step(const cts_gen *g, sensor *s, const moment *m)
 }
 
 /* ------------------------------------------------------------------------
- * Formatting. Writers may store up to 16 bytes past what they return
+ * Formatting. Writers may store up to 8 bytes past what they return
  * (digits are copied in fixed-size blocks); what follows overwrites them.
  * A line is at most about 170 bytes, so even the bytes stored past its end
  * stay inside its CTS_GEN_LINE_MAX.
