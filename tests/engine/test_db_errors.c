@@ -440,6 +440,34 @@ static void cursor_on_missing_column(void **state)
     remove_tree(dir);
 }
 
+/* A write to a database opened read-only is refused with its own message
+ * and does not poison the handle (it used to: the refusal went down the
+ * path of a failed WAL append). */
+static void read_only_refuses_writes(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_tmpdir(dir, sizeof dir, "errs-ro");
+    cts_db *db = open_ok(dir, NULL);
+    assert_int_equal(write_batch(db, 0, 4), 0);
+    assert_int_equal(cts_db_close(db), 0);
+    cts_db_opts o;
+    cts_db_opts_init(&o);
+    o.read_only = true;
+    db = open_ok(dir, &o);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(write_batch(db, 1, 4), CTS_EINVAL);
+        assert_true(contains(cts_db_errmsg(db), "read-only"));
+    }
+    assert_int_equal(batch_points(db, 0), 4);
+    assert_int_equal(cts_db_close(db), 0);
+    db = open_ok(dir, NULL);
+    assert_int_equal(batch_points(db, 0), 4);
+    assert_int_equal(batch_points(db, 1), 0);
+    assert_int_equal(cts_db_close(db), 0);
+    remove_tree(dir);
+}
+
 /* ---- damaged files ---- */
 
 static void flip_byte(const char *path, uint64_t off)
@@ -636,12 +664,19 @@ static void corrupt_catalog_record(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bad_options),           cmocka_unit_test(unwritable_directory),
-        cmocka_unit_test(type_conflict_message), cmocka_unit_test(int_promoted_to_float),
-        cmocka_unit_test(point_without_fields),  cmocka_unit_test(duplicate_tag_keys),
-        cmocka_unit_test(series_limit),          cmocka_unit_test(cursor_on_missing_column),
-        cmocka_unit_test(corrupt_block),         cmocka_unit_test(corrupt_wal_middle),
-        cmocka_unit_test(torn_wal_tail),         cmocka_unit_test(corrupt_catalog_record),
+        cmocka_unit_test(bad_options),
+        cmocka_unit_test(unwritable_directory),
+        cmocka_unit_test(type_conflict_message),
+        cmocka_unit_test(int_promoted_to_float),
+        cmocka_unit_test(point_without_fields),
+        cmocka_unit_test(duplicate_tag_keys),
+        cmocka_unit_test(series_limit),
+        cmocka_unit_test(cursor_on_missing_column),
+        cmocka_unit_test(read_only_refuses_writes),
+        cmocka_unit_test(corrupt_block),
+        cmocka_unit_test(corrupt_wal_middle),
+        cmocka_unit_test(torn_wal_tail),
+        cmocka_unit_test(corrupt_catalog_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
