@@ -38,7 +38,8 @@
  * workload seeds (default 1); CTS_FAULT_FULL=1 adds the other errno/mode
  * pairs, the power loss after pwrite and unlink failures, and every
  * allocation of every step; CTS_FAULT_ONLY=op,n,e,mode runs one
- * configuration; CTS_FAULT_COUNTS=1 prints the calls per op.
+ * configuration; CTS_FAULT_COUNTS=1 prints the calls per op;
+ * CTS_FAULT_TMPDIR sets where the databases go (default /dev/shm).
  */
 #include "cts_test.h"
 #include "cts_engine.h"
@@ -425,11 +426,25 @@ static int run_step(run *r, char c)
     return rc;
 }
 
+/* Where the databases go: the fault VFS simulates the disk (its power
+ * loss decides what survives) over a VFS that skips real syncs, so the
+ * medium does not matter and RAM is fastest: CTS_FAULT_TMPDIR, else
+ * /dev/shm when writable, else CTS_TEST_TMPDIR, else /tmp. */
+static const char *sim_tmpdir(void)
+{
+    const char *d = getenv("CTS_FAULT_TMPDIR");
+    if (d)
+        return d;
+    if (access("/dev/shm", W_OK | X_OK) == 0)
+        return "/dev/shm";
+    d = getenv("CTS_TEST_TMPDIR");
+    return d ? d : "/tmp";
+}
+
 static void run_init(run *r, uint64_t seed)
 {
     memset(r, 0, sizeof *r);
-    const char *base = getenv("CTS_TEST_TMPDIR");
-    snprintf(r->dir, sizeof r->dir, "%s/dbfaults-XXXXXX", base ? base : "/tmp");
+    snprintf(r->dir, sizeof r->dir, "%s/dbfaults-XXXXXX", sim_tmpdir());
     assert_non_null(mkdtemp(r->dir));
     assert_int_equal(cts_vfs_fault_create(nosync_vfs(), &r->f), 0);
     cts_db_opts_init(&r->o);

@@ -19,7 +19,8 @@
  * creation was never made durable is caught.
  *
  * CTS_POWERLOSS_CYCLES sets the number of cycles (default 500);
- * CTS_POWERLOSS_SEED the workload seed.
+ * CTS_POWERLOSS_SEED the workload seed; CTS_FAULT_TMPDIR where the
+ * database goes (default /dev/shm: the fault VFS simulates the disk).
  */
 #include "cts_test.h"
 #include "cts_engine.h"
@@ -500,12 +501,26 @@ static long env_long(const char *name, long def)
     return v && atol(v) > 0 ? atol(v) : def;
 }
 
+/* Where the databases go: the fault VFS simulates the disk (its power
+ * loss decides what survives) over a VFS that skips real syncs, so the
+ * medium does not matter and RAM is fastest: CTS_FAULT_TMPDIR, else
+ * /dev/shm when writable, else CTS_TEST_TMPDIR, else /tmp. */
+static const char *sim_tmpdir(void)
+{
+    const char *d = getenv("CTS_FAULT_TMPDIR");
+    if (d)
+        return d;
+    if (access("/dev/shm", W_OK | X_OK) == 0)
+        return "/dev/shm";
+    d = getenv("CTS_TEST_TMPDIR");
+    return d ? d : "/tmp";
+}
+
 static void power_loss_cycles(void **state)
 {
     (void)state;
     env *e = calloc(1, sizeof *e);
-    const char *base = getenv("CTS_TEST_TMPDIR");
-    snprintf(e->root, sizeof e->root, "%s/powerloss-XXXXXX", base ? base : "/tmp");
+    snprintf(e->root, sizeof e->root, "%s/powerloss-XXXXXX", sim_tmpdir());
     assert_non_null(mkdtemp(e->root));
     snprintf(e->dir, sizeof e->dir, "%s/db", e->root); /* created by the engine */
     crash_vfs_init(&e->cv);
