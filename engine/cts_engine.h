@@ -86,7 +86,9 @@ CTS_MUST_USE int cts_db_open(const char *dir, const cts_db_opts *opts, cts_db **
 const char *cts_db_open_error(void);
 
 /* Seal what is in memory, sync, and free the handle. NULL is a no-op.
- * Returns the first error met while flushing (the handle is freed anyway). */
+ * Returns the first error met while flushing (the handle is freed anyway).
+ * A poisoned or read-only handle is freed without flushing and returns 0:
+ * the poisoning error was returned by the call that met it. */
 int cts_db_close(cts_db *db);
 
 /* The detailed message of the handle's last error; never NULL. */
@@ -269,8 +271,12 @@ typedef struct cts_verify_report {
     char first_error[512];
 } cts_verify_report;
 
-/* Check every checksum of the database (catalog, WAL, indexes, blocks).
- * Returns 0 when all are good, CTS_ECORRUPT/CTS_ECHECKSUM otherwise. */
+/* Check the database's sealed data: read every block and check its CRC32C,
+ * structure and agreement with its index entry, and check the catalog's
+ * invariants. The WAL's, the partition indexes' and the catalog file's
+ * checksums are checked when the database is opened (a damaged record makes
+ * cts_db_open fail naming file and offset), so open + verify covers every
+ * checksum. Returns 0 when all are good, CTS_ECORRUPT otherwise. */
 CTS_MUST_USE int cts_db_verify(cts_db *db, cts_verify_report *rep);
 
 typedef struct cts_db_stats {
