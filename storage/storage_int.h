@@ -112,9 +112,11 @@ static inline size_t cts_varint_get(const uint8_t *p, size_t len, uint64_t *v)
 
 /* ---- integer sequences (codec_ints.c) ----
  * Values are 64-bit patterns and arithmetic wraps, so int64 and uint64 (and
- * scaled timestamps and decimals) share one codec. The encoder picks the
- * smallest of frame-of-reference, delta and delta-of-delta, each bit-packed
- * in miniblocks with their own base and width. */
+ * scaled timestamps and decimals) share one codec. Each miniblock of 256
+ * values picks its own view (frame of reference, delta, delta-of-delta or
+ * distance from a line) and packs it in a window of 2^p or 3 values with
+ * its own base, the outliers listed as exceptions. n == 0 encodes as zero
+ * bytes; on CTS_ENOSPACE nothing has been written to dst. */
 size_t cts_ints_bound(uint32_t n);
 int cts_ints_encode(const uint64_t *v, uint32_t n, uint8_t *dst, size_t cap);
 int cts_ints_decode(const uint8_t *src, size_t len, uint64_t *out, uint32_t n);

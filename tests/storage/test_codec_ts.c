@@ -405,10 +405,11 @@ static void test_hostile_streams(void **state)
     assert_int_equal(decode_exact(CTS_CODEC_TS_CONST, any, 1, 1), CTS_ECORRUPT);
     const uint8_t overlong[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0};
     assert_int_equal(decode_exact(CTS_CODEC_TS_CONST, overlong, sizeof overlong, 1), CTS_ECORRUPT);
-    /* PACKED: divisor 0; then divisor 1 with a valid ints stream of [0, 5] */
-    const uint8_t zero_div[] = {2, 0, 1, 0, 0, 10};
+    /* PACKED: divisor 0; then divisor 3 with a valid ints stream of [0, 5]
+     * (zz v0, zz d0, mode map: DELTA, width 0, zz base 5) */
+    const uint8_t zero_div[] = {2, 0, 0, 10, 1, 0, 10};
     assert_int_equal(decode_exact(CTS_CODEC_TS_PACKED, zero_div, sizeof zero_div, 2), CTS_ECORRUPT);
-    const uint8_t ok[] = {2, 3, 1, 0, 0, 10};
+    const uint8_t ok[] = {2, 3, 0, 10, 1, 0, 10};
     assert_int_equal(cts_ts_decode(CTS_CODEC_TS_PACKED, ok, sizeof ok, out, 2), 0);
     assert_int_equal(out[0], 1);
     assert_int_equal(out[1], 1 + 5 * 3);
