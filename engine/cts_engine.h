@@ -55,17 +55,17 @@ typedef enum cts_io_choice {
 
 typedef struct cts_db_opts {
     cts_fsync_policy fsync;
-    uint32_t fsync_interval_ms;   /* default 1000 */
-    int64_t partition_ns;         /* time partition width; default one UTC day */
-    uint64_t memory_budget_bytes; /* heads are sealed past this; default 256 MiB */
-    int64_t retention_ns;         /* 0 keeps everything (default) */
-    uint32_t max_series;          /* default 10,000,000; CTS_ELIMIT past it */
-    uint32_t block_points;        /* points per sealed block; default CTS_BLOCK_DEFAULT_COUNT */
+    uint32_t fsync_interval_ms;    /* default 1000 */
+    int64_t partition_ns;          /* time partition width; default one UTC day */
+    uint64_t memory_budget_bytes;  /* heads are sealed past this; default 256 MiB */
+    int64_t retention_ns;          /* 0 keeps everything (default) */
+    uint32_t max_series;           /* default 10,000,000; CTS_ELIMIT past it */
+    uint32_t block_points;         /* points per sealed block; default CTS_BLOCK_DEFAULT_COUNT */
     uint64_t wal_checkpoint_bytes; /* checkpoint when the WAL grows past this; default 256 MiB */
     cts_io_choice io;
-    const cts_vfs *vfs;   /* NULL: the real file system; a fault VFS forces pwrite */
-    bool quarantine_wal;  /* move a corrupt WAL segment aside instead of failing open */
-    bool read_only;       /* open without replaying into a writable state (verify) */
+    const cts_vfs *vfs;  /* NULL: the real file system; a fault VFS forces pwrite */
+    bool quarantine_wal; /* move a corrupt WAL segment aside instead of failing open */
+    bool read_only;      /* open without replaying into a writable state (verify) */
 } cts_db_opts;
 
 /* Fills `opts` with the defaults above. */
@@ -304,8 +304,8 @@ int cts_db_columns(cts_db *db, int (*fn)(void *ctx, const cts_column_info *ci), 
 /* The measurement, name and type of field `field_id`, copied (NUL-
  * terminated) into m[0..m_cap) and name[0..name_cap). Errors:
  * CTS_ENOTFOUND, CTS_ENOSPACE. */
-CTS_MUST_USE int cts_db_field_info(cts_db *db, uint32_t field_id, char *m, size_t m_cap,
-                                   char *name, size_t name_cap, cts_type *type);
+CTS_MUST_USE int cts_db_field_info(cts_db *db, uint32_t field_id, char *m, size_t m_cap, char *name,
+                                   size_t name_cap, cts_type *type);
 
 /* ------------------------------------------------------------------------
  * Line protocol (lineproto.c, lp_reader.c, lp_format.c): InfluxDB 1.x line
@@ -519,8 +519,7 @@ void cts_lp_reader_destroy(cts_lp_reader *r);
 /* Start a new input with the same limits and a new precision and "now":
  * forgets any unfinished line, the counters and the line numbers; keeps
  * the buffers. Errors: CTS_EINVAL (bad precision). */
-CTS_MUST_USE int cts_lp_reader_reset(cts_lp_reader *r, cts_lp_precision precision,
-                                     int64_t now_ns);
+CTS_MUST_USE int cts_lp_reader_reset(cts_lp_reader *r, cts_lp_precision precision, int64_t now_ns);
 /* Hand over the next len bytes. They are borrowed (must stay unchanged)
  * until cts_lp_reader_next returns 0. Errors: CTS_EINVAL (the previous
  * chunk is not consumed yet, input already finished, NULL data with

@@ -20,8 +20,7 @@ extern "C" {
  * CTS_ERANGE when the total overflows int64 nanoseconds. `*err_off`, if not
  * NULL, receives the byte offset of the first offending character.
  */
-CTS_MUST_USE int cts_duration_parse(const char *text, size_t len, int64_t *out_ns,
-                                    size_t *err_off);
+CTS_MUST_USE int cts_duration_parse(const char *text, size_t len, int64_t *out_ns, size_t *err_off);
 
 #ifdef __cplusplus
 }

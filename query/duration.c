@@ -14,9 +14,15 @@ static int64_t unit_ns(const char *t, size_t len, size_t i, size_t *ulen)
         const char *name;
         int64_t ns;
     } units[] = {
-        {"ns", 1},          {"ms", 1000000},          {"\xc2\xb5", 1000},
-        {"u", 1000},        {"s", 1000000000},        {"m", 60000000000},
-        {"h", 3600000000000}, {"d", 86400000000000}, {"w", 604800000000000},
+        {"ns", 1},
+        {"ms", 1000000},
+        {"\xc2\xb5", 1000},
+        {"u", 1000},
+        {"s", 1000000000},
+        {"m", 60000000000},
+        {"h", 3600000000000},
+        {"d", 86400000000000},
+        {"w", 604800000000000},
     };
     for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
         size_t n = strlen(units[k].name);

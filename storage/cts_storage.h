@@ -106,8 +106,7 @@ typedef struct cts_vfs {
     int (*fsync_dir)(void *ctx, const char *path);
     /* Calls fn for each entry but "." and ".."; stops early and returns
      * fn's value when it is non-zero. */
-    int (*list_dir)(void *ctx, const char *path, int (*fn)(void *arg, const char *name),
-                    void *arg);
+    int (*list_dir)(void *ctx, const char *path, int (*fn)(void *arg, const char *name), void *arg);
 } cts_vfs;
 
 /* The real file system. Static storage; never NULL. */
@@ -339,11 +338,11 @@ typedef enum cts_wal_on_corrupt {
 
 /* Options; a zeroed struct (or NULL) means every default. */
 typedef struct cts_wal_opts {
-    const cts_vfs *vfs;       /* NULL: cts_vfs_posix() (not owned) */
-    cts_io_backend io;        /* see cts_io; AUTO by default */
-    cts_wal_fsync fsync;      /* INTERVAL by default */
-    uint32_t interval_ms;     /* 0: CTS_WAL_DEFAULT_INTERVAL_MS */
-    uint64_t segment_bytes;   /* rotate past this; 0: CTS_WAL_DEFAULT_SEGMENT_BYTES */
+    const cts_vfs *vfs;     /* NULL: cts_vfs_posix() (not owned) */
+    cts_io_backend io;      /* see cts_io; AUTO by default */
+    cts_wal_fsync fsync;    /* INTERVAL by default */
+    uint32_t interval_ms;   /* 0: CTS_WAL_DEFAULT_INTERVAL_MS */
+    uint64_t segment_bytes; /* rotate past this; 0: CTS_WAL_DEFAULT_SEGMENT_BYTES */
     cts_wal_on_corrupt on_corrupt;
     /* Where notable events go (torn tail truncated, segment quarantined),
      * one line without newline; NULL: stderr. Called from the replaying
