@@ -29,6 +29,11 @@ typedef struct cli_command {
 int cli_open_db(const char *data, const char *name, const cts_db_opts *opts, bool create,
                 cts_db **out);
 
+/* For commands that take only --data DIR --db NAME: parse them and open
+ * that existing database read-only (no checkpoint at close). Returns 0 or
+ * the exit status to use, having printed why. */
+int cli_open_existing(int argc, char **argv, const char *cmd, cts_db **out);
+
 /* Print "cityts <cmd>: <message>" and the usage hint; returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,4 +56,28 @@ int cli_open_db(const char *data, const char *name, const cts_db_opts *opts, boo
         return CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
+}
+
+int cli_open_existing(int argc, char **argv, const char *cmd, cts_db **out)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'}, {"db", required_argument, NULL, 'n'}, {0}};
+    const char *data = NULL, *name = NULL;
+    int c;
+    *out = NULL;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'd')
+            data = optarg;
+        else if (c == 'n')
+            name = optarg;
+        else
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    cts_db_opts o;
+    cts_db_opts_init(&o);
+    o.read_only = true;
+    return cli_open_db(data, name, &o, false, out);
 }

@@ -5,7 +5,6 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -91,26 +90,8 @@ static void print_fields(cts_db *db, collect *c)
 
 int cmd_inspect(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'}, {"db", required_argument, NULL, 'n'}, {0}};
-    const char *data = NULL, *name = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 'd')
-            data = optarg;
-        else if (c == 'n')
-            name = optarg;
-        else
-            return cli_usage_error("inspect", "unknown option '%s'", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return cli_usage_error("inspect", "unexpected argument '%s'", argv[optind]);
-    cts_db_opts o;
-    cts_db_opts_init(&o);
-    o.read_only = true;
     cts_db *db;
-    int rc = cli_open_db(data, name, &o, false, &db);
+    int rc = cli_open_existing(argc, argv, "inspect", &db);
     if (rc)
         return rc;
     cts_db_stats st;
