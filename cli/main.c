@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,6 +152,7 @@ static int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* commands print their own message for a bad option */
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
