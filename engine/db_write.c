@@ -77,12 +77,13 @@ static int resolve_field(cts_db *db, cts_str m, const cts_field *f, pending *pv,
     pv->v.u = f->v.u;
     if (t == CTS_TYPE_STRING)
         pv->v.s = f->v.s;
-    if (t == CTS_TYPE_INT && cts_catalog_field_find(db->cat, m, f->key, NULL, &existing) == 0 &&
-        existing == CTS_TYPE_FLOAT) {
+    int rc = cts_catalog_field_intern(db->cat, m, f->key, t, &pv->field_id, &existing, &is_new);
+    /* an integer for a float field is promoted; the conflict changed nothing, so retry */
+    if (rc == CTS_ETYPE && t == CTS_TYPE_INT && existing == CTS_TYPE_FLOAT) {
         t = CTS_TYPE_FLOAT;
         pv->v.f = (double)f->v.i;
+        rc = cts_catalog_field_intern(db->cat, m, f->key, t, &pv->field_id, &existing, &is_new);
     }
-    int rc = cts_catalog_field_intern(db->cat, m, f->key, t, &pv->field_id, &existing, &is_new);
     if (rc == CTS_ETYPE)
         snprintf(msg, cap, "field type conflict: \"%.*s\" on measurement \"%.*s\" is %s, got %s",
                  (int)f->key.len, f->key.ptr, (int)m.len, m.ptr, cts_type_name(existing),
