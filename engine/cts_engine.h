@@ -98,6 +98,47 @@ const char *cts_db_errmsg(const cts_db *db);
 const char *cts_db_io_backend(const cts_db *db);
 
 /* ------------------------------------------------------------------------
+ * A set of databases: the data directory DATA, holding DATA/<name>/ for
+ * each database (dbset.c). Databases are opened on first use and kept open
+ * until the set is closed or the database dropped. Thread-safe: any number
+ * of threads may acquire, release, list, create and drop concurrently.
+ * ------------------------------------------------------------------------ */
+typedef struct cts_dbset cts_dbset;
+typedef struct cts_strlist cts_strlist; /* defined with the catalog listings */
+
+/* Open the data directory `root` (created if absent); `opts` (copied; NULL:
+ * defaults) applies to every database opened through the set. Removes what
+ * an interrupted drop left behind. Errors: CTS_EIO, CTS_ENOMEM, CTS_EINVAL.
+ */
+CTS_MUST_USE int cts_dbset_open(const char *root, const cts_db_opts *opts, cts_dbset **out);
+
+/* Close every database (flushing it) and free the set; every acquired
+ * handle must have been released. Returns the first close error. NULL is a
+ * no-op. */
+int cts_dbset_close(cts_dbset *set);
+
+/* Get database `name`, opening it on first use; with `create`, create it
+ * when absent. The handle stays valid until cts_dbset_release. Errors:
+ * CTS_EINVAL (invalid name), CTS_ENOTFOUND (absent and !create), and
+ * cts_db_open's (the message in cts_dbset_errmsg). */
+CTS_MUST_USE int cts_dbset_acquire(cts_dbset *set, const char *name, bool create, cts_db **out);
+void cts_dbset_release(cts_dbset *set, cts_db *db);
+
+/* The databases, sorted (one allocation; cts_free). */
+CTS_MUST_USE int cts_dbset_list(cts_dbset *set, cts_strlist **out);
+
+/* Create database `name` (no error when it exists). CTS_EINVAL, CTS_EIO. */
+CTS_MUST_USE int cts_dbset_create(cts_dbset *set, const char *name);
+
+/* Drop database `name`: wait until no handle to it is held, close it,
+ * rename its directory aside (atomic: after a crash it is either whole or
+ * gone) and remove the files. CTS_ENOTFOUND when absent. */
+CTS_MUST_USE int cts_dbset_drop(cts_dbset *set, const char *name);
+
+/* The detailed message of this thread's last dbset error; never NULL. */
+const char *cts_dbset_errmsg(void);
+
+/* ------------------------------------------------------------------------
  * Writing.
  * ------------------------------------------------------------------------ */
 typedef struct cts_tag {
