@@ -122,5 +122,8 @@ CTS_MUST_USE int db_delete_column_range(cts_db *db, column *c, int64_t t0, int64
 int db_fail(cts_db *db, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* An I/O failure on the write path: poison the handle. */
 int db_poison(cts_db *db, int rc, const char *what);
+/* Copy n borrowed strings into one allocation: a cts_strlist, its items,
+ * then the bytes (db_read.c). */
+int db_strlist_copy(const cts_str *in, size_t n, cts_strlist **out);
 
 #endif

@@ -136,7 +136,7 @@ static cts_str cstr(const char *s)
 
 /* Copy n borrowed strings into one allocation: a cts_strlist, its items,
  * then the bytes. */
-static int strlist_copy(const cts_str *in, size_t n, cts_strlist **out)
+int db_strlist_copy(const cts_str *in, size_t n, cts_strlist **out)
 {
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -160,7 +160,7 @@ static int strlist_copy(const cts_str *in, size_t n, cts_strlist **out)
 static int finish_strlist(int rc, cts_str *items, size_t n, cts_strlist **out)
 {
     if (rc == 0)
-        rc = strlist_copy(items, n, out);
+        rc = db_strlist_copy(items, n, out);
     cts_free(items);
     return rc;
 }
