@@ -216,6 +216,12 @@ typedef struct cts_tag_eq {
 CTS_MUST_USE int64_t cts_db_delete(cts_db *db, const char *m, const cts_tag_eq *where,
                                    size_t n_where, int64_t t0, int64_t t1);
 
+/* Like cts_db_delete for the series ids[0..n) of measurement m (ids from
+ * cts_db_series_ids; an id of another measurement is ignored). Returns 0
+ * or an error. */
+CTS_MUST_USE int cts_db_delete_series(cts_db *db, const char *m, const uint32_t *ids, size_t n,
+                                      int64_t t0, int64_t t1);
+
 /* Drop every whole partition that ends before now_ns - retention (no-op
  * when retention is 0). Returns the number of partitions dropped. */
 CTS_MUST_USE int cts_db_enforce_retention(cts_db *db, int64_t now_ns);
@@ -257,6 +263,12 @@ CTS_MUST_USE int cts_db_series_ids(cts_db *db, const char *m, const char *key, c
  * written to dst (NUL-terminated); returns its length or CTS_ENOSPACE /
  * CTS_ENOTFOUND. */
 CTS_MUST_USE int cts_db_series_key(cts_db *db, uint32_t series_id, char *dst, size_t cap);
+/* The measurement and tags (sorted by key) of a series, borrowed from the
+ * catalog: valid until cts_db_close. *ntags receives the count even when
+ * tags_cap is too small. Errors: CTS_ENOTFOUND, CTS_ENOSPACE (tags_cap <
+ * *ntags; nothing written). Safe concurrently with writes. */
+CTS_MUST_USE int cts_db_series_tags(cts_db *db, uint32_t series_id, cts_str *measurement,
+                                    cts_tag *tags, size_t tags_cap, size_t *ntags);
 /* The value of tag `key` of a series, copied to dst (NUL-terminated);
  * returns its length, 0 when the series lacks the tag (empty value), or
  * CTS_ENOSPACE / CTS_ENOTFOUND. */

@@ -56,11 +56,43 @@ static int select_series(cts_db *db, cts_str m, const cts_tag_eq *where, size_t 
     return rc;
 }
 
+/* Delete [t0, t1) of series ids[0..n) of measurement m; under write_mu. */
+static int delete_ids(cts_db *db, cts_str ms, const uint32_t *ids, size_t n, int64_t t0, int64_t t1)
+{
+    uint64_t seq = 0;
+    int rc = 0;
+    db->payload.len = 0;
+    /* framed like every WAL record: replay unframes each one */
+    if ((rc = pl_put_delete(&db->payload, ms, ids, n, t0, t1)) == 0 &&
+        (rc = pl_frame(&db->payload, &db->record)) == 0 &&
+        (rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq)) && rc != CTS_ENOMEM)
+        db_poison(db, rc, "appending a delete to the WAL");
+    /* Log before data: the rewrites below replace blocks that earlier
+     * checkpoints made durable, and the checkpoint makes them durable
+     * one partition at a time. With the record durable first, a failure
+     * or crash in between is completed by replay; without it the delete
+     * could survive in some partitions only (and, from a torn index
+     * tail, resurrect an older value of a deleted point). */
+    if (rc == 0 && (rc = cts_wal_sync(db->wal))) {
+        db_poison(db, rc, "syncing a delete to the WAL");
+        db_fail(db, rc, "syncing a delete to the WAL: %s; the database must be reopened",
+                cts_wal_errmsg(db->wal));
+    }
+    if (rc == 0 && (rc = db_apply_delete(db, ms, ids, n, t0, t1)) && !db->poisoned) {
+        /* applied in part (out of memory too): memory no longer
+         * matches the files and the WAL */
+        db_fail(db, rc, "applying a delete: %s; the database must be reopened", cts_strerror(rc));
+        db->poisoned = true;
+    }
+    if (rc == 0)
+        rc = db_checkpoint(db);
+    return rc;
+}
+
 int64_t cts_db_delete(cts_db *db, const char *m, const cts_tag_eq *where, size_t n_where,
                       int64_t t0, int64_t t1)
 {
     cts_idlist *ids = NULL;
-    uint64_t seq = 0;
     if (!db || !m || (n_where && !where))
         return CTS_EINVAL;
     cts_str ms = {m, (uint32_t)strlen(m)};
@@ -68,41 +100,30 @@ int64_t cts_db_delete(cts_db *db, const char *m, const cts_tag_eq *where, size_t
     int rc = db->poisoned ? CTS_EPOISONED : db->opts.read_only ? CTS_EINVAL : 0;
     if (rc == 0)
         rc = select_series(db, ms, where, n_where, &ids);
-    if (rc == 0 && ids->count && t0 < t1) {
-        db->payload.len = 0;
-        /* framed like every WAL record: replay unframes each one */
-        if ((rc = pl_put_delete(&db->payload, ms, ids->ids, ids->count, t0, t1)) == 0 &&
-            (rc = pl_frame(&db->payload, &db->record)) == 0 &&
-            (rc = cts_wal_append(db->wal, db->record.p, db->record.len, &seq)) && rc != CTS_ENOMEM)
-            db_poison(db, rc, "appending a delete to the WAL");
-        /* Log before data: the rewrites below replace blocks that earlier
-         * checkpoints made durable, and the checkpoint makes them durable
-         * one partition at a time. With the record durable first, a failure
-         * or crash in between is completed by replay; without it the delete
-         * could survive in some partitions only (and, from a torn index
-         * tail, resurrect an older value of a deleted point). */
-        if (rc == 0 && (rc = cts_wal_sync(db->wal))) {
-            db_poison(db, rc, "syncing a delete to the WAL");
-            db_fail(db, rc, "syncing a delete to the WAL: %s; the database must be reopened",
-                    cts_wal_errmsg(db->wal));
-        }
-        if (rc == 0 && (rc = db_apply_delete(db, ms, ids->ids, ids->count, t0, t1)) &&
-            !db->poisoned) {
-            /* applied in part (out of memory too): memory no longer
-             * matches the files and the WAL */
-            db_fail(db, rc, "applying a delete: %s; the database must be reopened",
-                    cts_strerror(rc));
-            db->poisoned = true;
-        }
-        if (rc == 0)
-            rc = db_checkpoint(db);
-    }
+    if (rc == 0 && ids->count && t0 < t1)
+        rc = delete_ids(db, ms, ids->ids, ids->count, t0, t1);
     if (rc == CTS_ENOMEM && !db->poisoned)
         db_fail(db, rc, "deleting from %s: out of memory; the delete may be retried", m);
     pthread_mutex_unlock(&db->write_mu);
     int64_t touched = rc == 0 && ids ? (int64_t)ids->count : rc;
     cts_free(ids);
     return touched;
+}
+
+int cts_db_delete_series(cts_db *db, const char *m, const uint32_t *ids, size_t n, int64_t t0,
+                         int64_t t1)
+{
+    if (!db || !m || (n && !ids))
+        return CTS_EINVAL;
+    cts_str ms = {m, (uint32_t)strlen(m)};
+    pthread_mutex_lock(&db->write_mu);
+    int rc = db->poisoned ? CTS_EPOISONED : db->opts.read_only ? CTS_EINVAL : 0;
+    if (rc == 0 && n && t0 < t1)
+        rc = delete_ids(db, ms, ids, n, t0, t1);
+    if (rc == CTS_ENOMEM && !db->poisoned)
+        db_fail(db, rc, "deleting from %s: out of memory; the delete may be retried", m);
+    pthread_mutex_unlock(&db->write_mu);
+    return rc;
 }
 
 /* Forget every block of partition p in every column, and head points in

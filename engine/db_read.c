@@ -252,6 +252,12 @@ int cts_db_series_key(cts_db *db, uint32_t series_id, char *dst, size_t cap)
     return rc;
 }
 
+int cts_db_series_tags(cts_db *db, uint32_t series_id, cts_str *measurement, cts_tag *tags,
+                       size_t tags_cap, size_t *ntags)
+{
+    return cts_catalog_series_get(db->cat, series_id, measurement, tags, tags_cap, ntags);
+}
+
 int cts_db_series_tag(cts_db *db, uint32_t series_id, const char *key, char *dst, size_t cap)
 {
     cts_str m;
