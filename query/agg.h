@@ -3,22 +3,80 @@
  * over value arrays (agg.c, transform.c). The executor feeds them; they
  * know nothing of cursors, series or time buckets.
  *
- * Aggregates follow InfluxDB 1.x exactly where it matters for results:
- *   count      integer; 0 for no points (never null)
+ * Aggregates follow InfluxDB 1.x (query/call_iterator.go, functions.go):
+ *   count      integer; 0 for no points (never null); counts NaN too
  *   sum        keeps the type: float, int (wrapping), unsigned (wrapping)
- *   mean       float
- *   min, max   keep the type; selectors (a point's time); ties: earliest time
+ *   mean       float; integers are summed exactly (128-bit), so unlike
+ *              InfluxDB's wrapping int64 sum a mean never overflows
+ *   min, max   keep the type; selectors (a point's time); ties: earliest
+ *              time. Booleans too (false < true), as InfluxDB allows
  *   first      earliest time; ties (several series in one group): the
- *              greatest value, as InfluxDB's reducers do
- *   last       latest time; ties: the greatest value
- *   spread     max - min, keeps the type
- *   stddev     float, sample standard deviation (n - 1); null for n < 2
- *   median     float; the mean of the two middle values for an even count
- *   percentile selector: sorted values, i = floor(n * p / 100 + 0.5) - 1,
- *              null when i is out of [0, n); keeps the type and the time
- * Numeric functions accept float, integer and unsigned fields; count, first
- * and last accept every type; min/max/sum/mean/spread/stddev/median/
- * percentile refuse strings and booleans (q_fn_check says why).
+ *              greatest value (strings: bytewise), but false for booleans
+ *   last       latest time; ties: the greatest value (true for booleans)
+ *   spread     max - min, keeps the type (int64 wraps, as in InfluxDB)
+ *   stddev     float, sample standard deviation (n - 1). Exactly one
+ *              point: NaN, not null (InfluxDB emits a NaN point, which its
+ *              output shows as null but fill() does not replace: encoders
+ *              should print NaN as null and fill must leave it alone)
+ *   median     float; for an even count lo + (hi - lo) / 2 of the two
+ *              middle values (InfluxDB's formula; integers without its
+ *              int64 overflow)
+ *   percentile selector: values sorted ascending (equal values by time),
+ *              i = floor(n * N / 100 + 0.5) - 1, null when i is out of
+ *              [0, n) (so N = 0 and no points give null, N = 100 the
+ *              max); keeps the type and the chosen point's time
+ * Types: count, first and last accept every type; min and max also
+ * booleans; sum, mean, spread, stddev, median and percentile only float,
+ * integer and unsigned (q_fn_check gives InfluxDB's message otherwise).
+ *
+ * NaN (cityts floats may hold it; InfluxDB cannot store it, so this is our
+ * rule, chosen to agree with the block statistics of cts_storage.h):
+ *   - count counts it; sum and mean propagate it (IEEE arithmetic).
+ *   - min, max and spread ignore it: NaN never wins a comparison, so they
+ *     are NaN only when every value is NaN (min/max then give the earliest
+ *     point's time).
+ *   - first and last treat it as a value; on a time tie any number beats it.
+ *   - stddev, median and percentile ignore it (InfluxDB's stddev skips NaN
+ *     too); stddev is NaN with fewer than two non-NaN values, median NaN
+ *     when every value is NaN, percentile null then.
+ *
+ * Which functions block statistics can answer: q_fn_uses_stats says so by
+ * function; by type, count takes every type, first/last numeric and
+ * boolean, the others numeric only (q_agg_add_stats refuses the rest with
+ * CTS_EINVAL). For integer mean the wrapped block sum is made exact from
+ * count, min and max; when that is ambiguous (count * (max - min) >= 2^64)
+ * q_agg_add_stats returns CTS_ERANGE and the block must be decoded.
+ *
+ * q_agg_add relies on timestamps ascending within one call (min and max
+ * take the first index of the extreme value as its earliest point); it
+ * returns CTS_EINVAL for NULL arrays with n > 0 or a function the type does
+ * not accept. Merges and stats apply the same tie rules, so a result never
+ * depends on how the points were split, beyond float rounding of sum, mean
+ * and stddev.
+ *
+ * Transformations (InfluxDB's functions.go reducers and stream iterator):
+ *   - nulls (empty GROUP BY time buckets under fill(null)) are skipped: no
+ *     output, no change of state.
+ *   - derivative, difference and their non_negative_ variants yield nothing
+ *     for the first point, and ignore a point with the same time as the
+ *     previous one (the first of equal times wins). derivative is
+ *     diff / (|t - t_prev| / unit): under ORDER BY time DESC the time step
+ *     counts as positive, so its sign is the opposite of ascending order,
+ *     as InfluxDB does. non_negative_derivative drops diff < 0,
+ *     non_negative_difference a negative difference (unsigned: cur < prev).
+ *     derivative of integers is exact (no int64 wrap as in InfluxDB);
+ *     difference of integers wraps like InfluxDB's int64. A stream mixing
+ *     integer and float values is computed in float.
+ *   - elapsed accepts every type; (t - t_prev) / unit truncated toward
+ *     zero, negative under DESC, 0 for equal times (no skip).
+ *   - moving_average(x, N): nothing until N values, then the mean of the
+ *     last N (integers averaged as doubles; the running sum is recomputed
+ *     each time the window wraps and around non-finite values, so NaN and
+ *     Inf leave the window with the values that brought them).
+ *   - cumulative_sum keeps the type (integers wrap) and yields from the
+ *     first point on.
+ *   - InfluxDB's default unit of derivative under GROUP BY time(i) is i,
+ *     not 1s: the executor must pass it.
  */
 #ifndef CTS_QUERY_AGG_H
 #define CTS_QUERY_AGG_H
@@ -52,24 +110,32 @@ bool q_fn_uses_stats(q_fn fn);
 CTS_MUST_USE int q_fn_check(q_fn fn, cts_type in, cts_qtype *out, char *msg, size_t cap);
 
 /* The state of one aggregate over one bucket of one group. Plain data but
- * for `vals`/`strs` (heap, freed by q_agg_fini). */
+ * for `str` and `keys`/`key_ts` (heap, freed by q_agg_fini). */
 typedef struct q_agg {
     q_fn fn;
-    cts_type type; /* input type */
-    double pct;    /* percentile's N */
-    uint64_t count;
-    cts_num sum;
-    cts_num sel;     /* first/last/min/max value */
-    int64_t sel_ts;  /* its time */
-    cts_num min, max; /* spread */
-    double mean, m2;  /* stddev (Welford; merged with Chan's formula) */
-    /* first/last of strings and booleans: the value (string owned) */
+    cts_type type;  /* input type */
+    double pct;     /* percentile's N */
+    uint64_t count; /* points added, NaN included */
+    /* sum, mean: floats in fsum; integers exactly, as the 128-bit two's
+     * complement number isum_hi:isum_lo */
+    double fsum;
+    uint64_t isum_lo;
+    int64_t isum_hi;
+    /* min, max, first, last: the chosen value (booleans 0/1 in .u) */
+    cts_num sel;
+    int64_t sel_ts; /* its time */
+    /* spread: smallest and largest non-NaN value */
+    cts_num min, max;
+    uint64_t nvalid; /* spread, stddev: non-NaN values seen */
+    double mean, m2; /* stddev: mean and sum of squared deviations (Chan) */
+    /* first/last of strings: the value (owned) */
     char *str;
-    uint32_t str_len;
-    /* median/percentile: every value with its time */
-    cts_num *vals;
-    int64_t *val_ts;
-    uint64_t nvals, cap_vals;
+    uint32_t str_len, str_cap;
+    /* median/percentile: every non-NaN value as an order-preserving uint64
+     * key, and (percentile) its time */
+    uint64_t *keys;
+    int64_t *key_ts;
+    uint64_t nkeys, cap_keys;
 } q_agg;
 
 void q_agg_init(q_agg *a, q_fn fn, cts_type type, double pct);
@@ -116,11 +182,12 @@ typedef struct q_xform {
     /* running state */
     bool have_prev;
     int64_t prev_ts;
-    cts_qval prev;
-    cts_qval acc; /* cumulative_sum */
-    double *ring; /* moving_average window */
-    uint32_t ring_len, ring_pos;
-    double ring_sum;
+    cts_qval prev; /* derivative, difference, elapsed: the previous point */
+    cts_qval acc;  /* cumulative_sum (CTS_Q_NULL before the first point) */
+    double *ring;  /* moving_average: the last ring_len values, grown as needed */
+    uint32_t ring_len, ring_cap, ring_pos;
+    double ring_sum;                   /* of the finite values in the ring */
+    uint32_t ring_nan, ring_pinf, ring_ninf; /* the others, counted */
 } q_xform;
 
 /* CTS_EINVAL for a bad window (< 1) or unit (<= 0). */
