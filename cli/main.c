@@ -104,6 +104,41 @@ static const cli_command commands[] = {
      "checked and the first error with its file and offset. Exit status 0 when\n"
      "everything is intact, 1 otherwise.\n",
      cmd_verify},
+    {"serve", "serve the InfluxDB 1.x HTTP API (/write, /query, /ping, /health, /metrics)",
+     "usage: cityts serve --data DIR [options]\n\n"
+     "Serves every database under DIR over HTTP, compatible with InfluxDB 1.x: its clients,\n"
+     "Telegraf and Grafana's InfluxDB data source work unchanged. Endpoints:\n"
+     "  POST /write?db=&precision=&rp=      line protocol (gzip bodies too); 204, or 400\n"
+     "                                      `partial write: ... dropped=N` keeping good lines\n"
+     "  POST /api/v2/write?bucket=&org=&precision=   the same for 2.x clients (bucket = db)\n"
+     "  GET|POST /query?db=&q=&epoch=&pretty=&chunked=   InfluxQL; JSON, or CSV with\n"
+     "                                      Accept: application/csv; POST for CREATE/DROP/DELETE\n"
+     "  GET /ping (204; ?verbose=true: 200 with the version), GET /health (JSON),\n"
+     "  GET /metrics (Prometheus text)\n"
+     "A database must exist before /write accepts points: CREATE DATABASE via /query.\n"
+     "Writes are acknowledged once durable under the fsync policy; concurrent writers\n"
+     "share WAL group commits. SIGINT or SIGTERM: stop accepting, finish the requests in\n"
+     "flight, flush every database, exit 0.\n\n"
+     "options:\n"
+     "  --listen HOST:PORT       TCP address (default 127.0.0.1:8086; port 0 picks a free\n"
+     "                           one, printed on stderr)\n"
+     "  --unix PATH              also (or, without --listen, only) a Unix socket\n"
+     "  --auth FILE              require credentials from FILE, lines NAME:SHA256HEX:PRIV\n"
+     "                           (PRIV read, write, all or admin; SHA256HEX from\n"
+     "                           `printf %s PASSWORD | sha256sum`); Basic, Token user:pass\n"
+     "                           and u/p parameters are accepted; /ping and /health stay open\n"
+     "  --fsync P                always, interval (default) or never\n"
+     "  --max-body-bytes N       largest request body after gunzip (default 25000000): 413\n"
+     "  --max-inflight-bytes N   request bodies held at once (default 268435456): 503\n"
+     "                           with Retry-After past it\n"
+     "  --max-connections N      concurrent connections (default 256)\n"
+     "  --read-timeout S         close a connection idle for S seconds (default 30)\n"
+     "  --max-query-bytes N      longest query text (default 1048576): 413\n"
+     "  --max-result-bytes N     largest /query response (default 67108864)\n"
+     "  --query-timeout S        stop a query after S seconds (default 60; 0: never)\n"
+     "  --drain-timeout S        how long a stop waits for requests in flight (default 30)\n\n"
+     "Exit status: 0 stopped by a signal with everything flushed, 1 failure, 2 bad usage.\n",
+     cmd_serve},
     {"version", "print the version",
      "usage: cityts version (or cityts --version)\n\nPrints `cityts <version>`.\n", cmd_version},
 };

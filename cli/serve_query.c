@@ -1,0 +1,356 @@
+/*
+ * serve_query.c: GET|POST /query, InfluxQL in, InfluxDB 1.x JSON (or CSV)
+ * out.
+ *
+ * Parameters come from the URL or, for a POST, from an
+ * application/x-www-form-urlencoded or multipart/form-data body (read by
+ * libmicrohttpd's post processor); a form value wins over the URL's, as
+ * Go's Request.FormValue has it. `q` (required: 400 `missing required
+ * parameter "q"`), `db`, `epoch` (ns, u, ms, s, m, h; anything else means
+ * nanoseconds, as in InfluxDB), `pretty=true`, `chunked=true` (one JSON
+ * object per statement), `chunk_size` (accepted; chunks are per
+ * statement), `rp` (accepted, ignored: one retention policy).
+ * `Accept: application/csv` or `text/csv` gives CSV.
+ *
+ * Limits: the query text (--max-query-bytes: 413), the response
+ * (--max-result-bytes: the response is replaced by an error naming the
+ * limit), the query time (--query-timeout, passed to the executor).
+ *
+ * Privileges: a GET runs read-only (CREATE, DROP, DELETE refused by the
+ * executor, as InfluxDB refuses them on GET); with --auth, a user without
+ * the read privilege gets 403 and a user below admin runs read-only.
+ *
+ * Statuses: 200 with per-statement errors inside the JSON; 400 for a
+ * query that does not parse (nothing runs); 413; 405 for other methods.
+ */
+#include "serve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { QF_DB, QF_EPOCH, QF_PRETTY, QF_CHUNKED, QF_CHUNK_SIZE, QF_RP, QF_COUNT };
+static const char *const small_keys[QF_COUNT] = {"db",      "epoch",      "pretty",
+                                                 "chunked", "chunk_size", "rp"};
+#define SMALL_MAX 80
+
+typedef struct serve_qreq {
+    struct MHD_PostProcessor *pp;
+    char *q;
+    size_t q_len, q_cap;
+    bool q_set, q_too_long;
+    char small[QF_COUNT][SMALL_MAX];
+    bool small_set[QF_COUNT];
+    uint64_t body_bytes;
+} serve_qreq;
+
+/* The response, built in memory up to max bytes. */
+typedef struct outbuf {
+    char *p;
+    size_t len, cap, max;
+    bool overflow;
+} outbuf;
+
+static int out_write(void *ctx, const void *buf, size_t len)
+{
+    outbuf *o = ctx;
+    if (o->len + len > o->max) {
+        o->overflow = true;
+        return CTS_ELIMIT;
+    }
+    if (o->len + len > o->cap) {
+        size_t ncap = o->cap ? o->cap * 2 : 16384;
+        while (ncap < o->len + len)
+            ncap *= 2;
+        char *np = cts_realloc(o->p, ncap);
+        if (!np)
+            return CTS_ENOMEM;
+        o->p = np;
+        o->cap = ncap;
+    }
+    memcpy(o->p + o->len, buf, len);
+    o->len += len;
+    return 0;
+}
+
+/* ---- parameters ---- */
+
+static bool q_append(serve_qreq *q, uint32_t max, const char *data, size_t size)
+{
+    if (q->q_len + size > max) {
+        q->q_too_long = true;
+        return false;
+    }
+    if (q->q_len + size + 1 > q->q_cap) {
+        size_t ncap = q->q_cap ? q->q_cap * 2 : 1024;
+        while (ncap < q->q_len + size + 1)
+            ncap *= 2;
+        char *np = cts_realloc(q->q, ncap);
+        if (!np)
+            return false;
+        q->q = np;
+        q->q_cap = ncap;
+    }
+    memcpy(q->q + q->q_len, data, size);
+    q->q_len += size;
+    q->q[q->q_len] = '\0';
+    return true;
+}
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *transfer_encoding, const char *data, uint64_t off,
+                                  size_t size)
+{
+    serve_req *r = cls;
+    serve_qreq *q = r->query;
+    (void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+    if (strcmp(key, "q") == 0) {
+        q->q_set = true;
+        return q_append(q, r->st->cfg.max_query_bytes, data, size) ? MHD_YES : MHD_NO;
+    }
+    for (int i = 0; i < QF_COUNT; i++) {
+        if (strcmp(key, small_keys[i]) != 0)
+            continue;
+        if (off + size < SMALL_MAX) {
+            memcpy(q->small[i] + off, data, size);
+            q->small[i][off + size] = '\0';
+            q->small_set[i] = true;
+        }
+    }
+    return MHD_YES;
+}
+
+static const char *param(serve_req *r, struct MHD_Connection *c, int i)
+{
+    if (r->query->small_set[i])
+        return r->query->small[i];
+    return serve_arg(c, small_keys[i]);
+}
+
+static bool truthy(const char *v)
+{
+    return v && strcmp(v, "true") == 0;
+}
+
+/* The query text, spaces trimmed; NULL when absent or blank. */
+static const char *query_text(serve_req *r, struct MHD_Connection *c, size_t *len)
+{
+    const char *t = r->query->q_set ? r->query->q : serve_arg(c, "q");
+    if (!t)
+        return NULL;
+    size_t n = r->query->q_set ? r->query->q_len : strlen(t);
+    while (n > 0 && (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')) {
+        t++;
+        n--;
+    }
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\n' || t[n - 1] == '\r'))
+        n--;
+    *len = n;
+    return n ? t : NULL;
+}
+
+/* ---- running ---- */
+
+typedef struct qparams {
+    const char *db;
+    bool read_only, pretty, chunked, csv;
+    cts_qepoch epoch;
+} qparams;
+
+/* Until the query executor lands: CREATE DATABASE x, DROP DATABASE x and
+ * SHOW DATABASES, one statement, answered by hand. */
+static bool word(const char **p, const char *w)
+{
+    while (**p == ' ')
+        (*p)++;
+    size_t n = strlen(w);
+    if (strncasecmp(*p, w, n) != 0 || ((*p)[n] && (*p)[n] != ' '))
+        return false;
+    *p += n;
+    return true;
+}
+
+static int interim_show(serve_req *r, outbuf *out)
+{
+    cts_strlist *l = NULL;
+    int rc = cts_dbset_list(r->st->dbs, &l);
+    if (rc)
+        return rc;
+    char buf[256];
+    static const char head[] = "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":"
+                               "\"databases\",\"columns\":[\"name\"]";
+    rc = out_write(out, head, sizeof head - 1);
+    for (size_t i = 0; rc == 0 && i < l->count; i++) {
+        int n = snprintf(buf, sizeof buf, "%s[\"%.*s\"]", i ? "," : ",\"values\":[",
+                         (int)l->items[i].len, l->items[i].ptr);
+        rc = out_write(out, buf, (size_t)n);
+    }
+    if (rc == 0)
+        rc = out_write(out, l->count ? "]}]}]}\n" : "}]}]}\n", l->count ? 7 : 6);
+    cts_free(l);
+    return rc;
+}
+
+static int execute(serve_req *r, const char *text, size_t len, const qparams *p, outbuf *out,
+                   char *err, size_t errcap)
+{
+    char *t = cts_malloc(len + 1), name[CTS_DB_NAME_MAX + 3];
+    (void)errcap;
+    if (!t)
+        return CTS_ENOMEM;
+    memcpy(t, text, len);
+    t[len] = '\0';
+    const char *s = t;
+    int rc = 0;
+    if (word(&s, "SHOW") && word(&s, "DATABASES") && !*s) {
+        rc = interim_show(r, out);
+    } else if ((s = t, word(&s, "CREATE") || (s = t, word(&s, "DROP"))) && word(&s, "DATABASE") &&
+               sscanf(s, " %66[A-Za-z0-9_\"-]", name) == 1) {
+        bool create = strncasecmp(t, "CREATE", 6) == 0;
+        char *n = name[0] == '"' ? name + 1 : name;
+        n[strcspn(n, "\"")] = '\0';
+        if (p->read_only)
+            rc = CTS_EINVAL;
+        else
+            rc = create ? cts_dbset_create(r->st->dbs, n) : cts_dbset_drop(r->st->dbs, n);
+        char buf[256];
+        int m = rc ? snprintf(buf, sizeof buf,
+                              "{\"results\":[{\"statement_id\":0,\"error\":\"%s\"}]}\n",
+                              rc == CTS_EINVAL ? "invalid name, or a write on GET or without admin"
+                                               : cts_strerror(rc))
+                   : snprintf(buf, sizeof buf, "{\"results\":[{\"statement_id\":0}]}\n");
+        rc = out_write(out, buf, (size_t)m);
+    } else {
+        snprintf(err, 128, "error parsing query: the query layer is not built yet");
+        rc = CTS_EPARSE;
+    }
+    cts_free(t);
+    return rc;
+}
+
+/* ---- the request ---- */
+
+static enum MHD_Result query_begin(serve_req *r, struct MHD_Connection *c, const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return serve_respond(r, c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+                             "Method Not Allowed\n", 19);
+    if (!(r->query = cts_calloc(1, sizeof *r->query)))
+        return serve_throttled(r, c);
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        r->query->pp = MHD_create_post_processor(c, 16 * 1024, form_field, r);
+    return MHD_YES;
+}
+
+static enum MHD_Result query_body(serve_req *r, const char *upload, size_t *upload_size)
+{
+    serve_qreq *q = r->query;
+    q->body_bytes += *upload_size;
+    /* the form's other fields are small: allow some room around q */
+    if (q->body_bytes > (uint64_t)r->st->cfg.max_query_bytes * 3 + 65536)
+        q->q_too_long = true;
+    if (q->pp && !q->q_too_long && MHD_post_process(q->pp, upload, *upload_size) != MHD_YES &&
+        !q->q_too_long) {
+        r->fail_status = MHD_HTTP_BAD_REQUEST;
+        snprintf(r->fail_msg, sizeof r->fail_msg, "malformed form body");
+    }
+    *upload_size = 0;
+    return MHD_YES;
+}
+
+static bool want_csv(struct MHD_Connection *c)
+{
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    return a && (strstr(a, "application/csv") || strstr(a, "text/csv"));
+}
+
+static enum MHD_Result forbidden(serve_req *r, struct MHD_Connection *c, const char *text,
+                                 size_t len, const char *db)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "error authorizing query: %s not authorized to execute statement '%.*s', requires "
+             "READ on %s",
+             r->user->name, (int)(len > 200 ? 200 : len), text, db && *db ? db : "any database");
+    atomic_fetch_add(&r->st->metrics.write_errors[SERVE_WERR_AUTH], 1);
+    return serve_error(r, c, MHD_HTTP_FORBIDDEN, msg);
+}
+
+static void set_params(serve_req *r, struct MHD_Connection *c, const char *method, qparams *p)
+{
+    memset(p, 0, sizeof *p);
+    p->db = param(r, c, QF_DB);
+    p->pretty = truthy(param(r, c, QF_PRETTY));
+    p->chunked = truthy(param(r, c, QF_CHUNKED));
+    p->csv = want_csv(c);
+    p->read_only = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+                   (r->st->auth_enabled && r->user->priv != SERVE_PRIV_ADMIN);
+    p->epoch = CTS_QEPOCH_RFC3339;
+    (void)param(r, c, QF_EPOCH);
+}
+
+static enum MHD_Result query_answer(serve_req *r, struct MHD_Connection *c, const char *method)
+{
+    size_t len = 0;
+    const char *text = query_text(r, c, &len);
+    char msg[640];
+    if (r->query->q_too_long || len > r->st->cfg.max_query_bytes) {
+        snprintf(msg, sizeof msg, "query text longer than %u bytes (--max-query-bytes)",
+                 (unsigned)r->st->cfg.max_query_bytes);
+        return serve_error(r, c, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+    }
+    if (!text)
+        return serve_error(r, c, MHD_HTTP_BAD_REQUEST, "missing required parameter \"q\"");
+    qparams p;
+    set_params(r, c, method, &p);
+    if (r->st->auth_enabled && !(r->user->priv & SERVE_PRIV_READ))
+        return forbidden(r, c, text, len, p.db);
+    outbuf out = {.max = r->st->cfg.max_result_bytes};
+    int64_t t0 = serve_now_ns();
+    msg[0] = '\0';
+    int rc = execute(r, text, len, &p, &out, msg, sizeof msg);
+    serve_metrics_query(&r->st->metrics, (uint64_t)(serve_now_ns() - t0), rc != 0);
+    if (rc == CTS_EPARSE) {
+        cts_free(out.p);
+        return serve_error(r, c, MHD_HTTP_BAD_REQUEST, msg);
+    }
+    if (out.overflow || rc != 0) {
+        cts_free(out.p);
+        if (out.overflow)
+            snprintf(msg, sizeof msg,
+                     "result larger than %llu bytes (--max-result-bytes): narrow the time "
+                     "range, add LIMIT or aggregate",
+                     (unsigned long long)r->st->cfg.max_result_bytes);
+        else if (!msg[0])
+            snprintf(msg, sizeof msg, "%s", cts_strerror(rc));
+        return serve_error(r, c, out.overflow ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
+    }
+    return serve_respond_owned(r, c, MHD_HTTP_OK, p.csv ? "application/csv" : "application/json",
+                               out.p, out.len);
+}
+
+enum MHD_Result serve_query_handle(serve_req *r, struct MHD_Connection *c, const char *method,
+                                   const char *upload, size_t *upload_size)
+{
+    if (!r->started) {
+        r->started = true;
+        return query_begin(r, c, method);
+    }
+    if (*upload_size)
+        return query_body(r, upload, upload_size);
+    if (r->fail_status)
+        return serve_error(r, c, r->fail_status, r->fail_msg);
+    return query_answer(r, c, method);
+}
+
+void serve_query_free(serve_req *r)
+{
+    if (!r->query)
+        return;
+    if (r->query->pp)
+        MHD_destroy_post_processor(r->query->pp);
+    cts_free(r->query->q);
+    cts_free(r->query);
+    r->query = NULL;
+}

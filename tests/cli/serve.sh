@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# End-to-end tests of `cityts serve` with curl, as a client sees it: every
+# endpoint and its errors in InfluxDB 1.x's words and statuses (partial
+# writes with the dropped count, missing and unknown databases, 413, 503,
+# gzip bodies, precision), authentication (401/403, Basic, Token, u/p),
+# the read timeout, a Unix socket, and the graceful stop: SIGTERM while a
+# slow upload is in flight, exit 0, every point on disk afterwards.
+# Servers listen on 127.0.0.1 port 0 (a free port, read from the log).
+# Usage: serve.sh PATH/TO/cityts
+set -u
+CITYTS=$1
+T=$(mktemp -d "${CTS_TEST_TMPDIR:-/tmp}/serve-XXXXXX")
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2> /dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
+fails=0 passes=0
+
+check() { # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+has() { grep -qF -- "$2" "$1"; } # has FILE TEXT
+count_points() { # count_points DATA DB: sealed + unsealed points per inspect
+  "$CITYTS" inspect --data "$1" --db "$2" |
+    sed -n 's/.*sealed points \([0-9]*\) .*unsealed points \([0-9]*\),.*/\1 \2/p' |
+    awk '{print $1 + $2}'
+}
+
+start() { # start NAME ARGS...: sets PID and URL
+  local name=$1; shift
+  "$CITYTS" serve --listen 127.0.0.1:0 "$@" 2> "$T/$name.log" &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 100); do
+    grep -q "listening on http" "$T/$name.log" && break
+    sleep 0.05
+  done
+  URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/$name.log" | head -1)
+}
+stop() { # stop PID: SIGTERM, then the exit status in STATUS
+  kill -TERM "$1"
+  wait "$1"
+  STATUS=$?
+}
+# req NAME CURL-ARGS...: the status in $T/NAME.code, headers in .h, body in .b
+req() {
+  local name=$1; shift
+  curl -s -o "$T/$name.b" -D "$T/$name.h" -w '%{http_code}' "$@" > "$T/$name.code"
+}
+code() { cat "$T/$1.code"; }
+body() { cat "$T/$1.b"; }
+
+start main --data "$T/data" --max-body-bytes 65536 --max-inflight-bytes 262144
+check "server started" test -n "$URL"
+
+# /ping, /health, unknown paths
+req ping "$URL/ping"
+check "ping 204" test "$(code ping)" = 204
+check "ping X-Influxdb-Version" has "$T/ping.h" "X-Influxdb-Version: 1.8.10"
+check "ping X-Influxdb-Build" has "$T/ping.h" "X-Influxdb-Build: OSS"
+check "ping Request-Id" grep -qE '^Request-Id: [0-9a-f-]{36}' "$T/ping.h"
+req pingv "$URL/ping?verbose=true"
+check "ping verbose 200" test "$(code pingv)" = 200
+check "ping verbose body" test "$(body pingv)" = '{"version":"1.8.10"}'
+req rid -H "X-Request-Id: abc-123" "$URL/ping"
+check "request id echoed" has "$T/rid.h" "Request-Id: abc-123"
+req head -I "$URL/ping"
+check "HEAD ping 204" test "$(code head)" = 204
+req health "$URL/health"
+check "health 200" test "$(code health)" = 200
+check "health body" test "$(body health)" = \
+  '{"checks":[],"message":"ready for queries and writes","name":"influxdb","status":"pass","version":"1.8.10"}'
+req nf "$URL/nope"
+check "unknown path 404" test "$(code nf)" = 404
+req m405 -X DELETE "$URL/write"
+check "DELETE /write 405" test "$(code m405)" = 405
+req getw "$URL/write?db=x"
+check "GET /write 405" test "$(code getw)" = 405
+
+# /write before the database exists; then CREATE DATABASE through /query
+req nodb -XPOST "$URL/write?db=city" --data-binary 'air pm25=1 1'
+check "unknown db 404" test "$(code nodb)" = 404
+check "unknown db body" test "$(body nodb)" = '{"error":"database not found: \"city\""}'
+check "X-Influxdb-Error mirrors" has "$T/nodb.h" 'X-Influxdb-Error: database not found: "city"'
+req dbreq -XPOST "$URL/write" --data-binary 'air pm25=1 1'
+check "db required 400" test "$(code dbreq)" = 400
+check "db required body" test "$(body dbreq)" = '{"error":"database is required"}'
+req trav -XPOST "$URL/write?db=..%2Fetc" --data-binary 'air pm25=1 1'
+check "traversal name 404" test "$(code trav)" = 404
+check "nothing created outside" test ! -e "$T/etc"
+req create -XPOST "$URL/query" --data-urlencode "q=CREATE DATABASE city"
+check "CREATE DATABASE 200" test "$(code create)" = 200
+
+# good writes, precision, gzip, v2
+printf 'air,city=lisbon,sensor=a1 pm25=12.5,pm10=20.1 1764547200000000000\nair,city=lisbon,sensor=a2 pm25=13.5 1764547200000000000\n' > "$T/good.lp"
+req w1 -XPOST "$URL/write?db=city" --data-binary @"$T/good.lp"
+check "write 204" test "$(code w1)" = 204
+check "write has no body" test ! -s "$T/w1.b"
+req wprec -XPOST "$URL/write?db=city&precision=s" --data-binary 'air,city=milan,sensor=m1 pm25=1 1764547260'
+check "precision=s 204" test "$(code wprec)" = 204
+req wbadprec -XPOST "$URL/write?db=city&precision=fortnight" --data-binary 'air pm25=1 1'
+check "bad precision 400" test "$(code wbadprec)" = 400
+check "bad precision message" has "$T/wbadprec.b" 'invalid precision \"fortnight\" (use n, u, ms, s, m or h)'
+printf 'air,city=warsaw,sensor=w1 pm25=3 1764547200000000000\n' | gzip -c > "$T/gz.lp.gz"
+req wgz -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary @"$T/gz.lp.gz"
+check "gzip write 204" test "$(code wgz)" = 204
+req wbadgz -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary 'not gzip at all'
+check "bad gzip 400" test "$(code wbadgz)" = 400
+head -c 20 "$T/gz.lp.gz" > "$T/cut.gz"
+req wcutgz -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary @"$T/cut.gz"
+check "truncated gzip 400" test "$(code wcutgz)" = 400
+req wv2 -XPOST -H "Authorization: Token ignored:when-auth-off" \
+  "$URL/api/v2/write?bucket=city/autogen&org=x&precision=ms" --data-binary 'air,city=burgas,sensor=b1 pm25=4 1764547200000'
+check "v2 write db/rp 204" test "$(code wv2)" = 204
+req wv2b -XPOST "$URL/api/v2/write?bucket=city&precision=ns" --data-binary 'air,city=burgas,sensor=b2 pm25=5 1764547200000000000'
+check "v2 write bucket 204" test "$(code wv2b)" = 204
+req wv2nb -XPOST "$URL/api/v2/write?org=x" --data-binary 'air pm25=1'
+check "v2 without bucket 404" test "$(code wv2nb)" = 404
+req wv2p -XPOST "$URL/api/v2/write?bucket=city&precision=h" --data-binary 'air pm25=1'
+check "v2 precision h refused" test "$(code wv2p)" = 400
+
+# partial writes: good lines kept, dropped counted
+printf 'air,city=london,sensor=l1 pm25=1 1764547200000000000\nair,city=london,sensor=l1 pm25= 1764547260000000000\nbad line\nair,city=london,sensor=l2 pm25=2 1764547200000000000\n' > "$T/partial.lp"
+req wpart -XPOST "$URL/write?db=city" --data-binary @"$T/partial.lp"
+check "partial write 400" test "$(code wpart)" = 400
+check "partial write body" test "$(body wpart)" = \
+  "{\"error\":\"partial write: unable to parse 'air,city=london,sensor=l1 pm25= 1764547260000000000': missing field value dropped=2\"}"
+req wall -XPOST "$URL/write?db=city" --data-binary 'nothing good here'
+check "all bad 400" test "$(code wall)" = 400
+check "all bad: the parse error alone" test "$(body wall)" = "{\"error\":\"unable to parse 'nothing good here': invalid field format\"}"
+req wconf -XPOST "$URL/write?db=city" --data-binary $'air,city=bordeaux,sensor=x1 pm25="high" 1764547200000000000\nair,city=bordeaux,sensor=x2 pm25=9 1764547200000000000'
+check "type conflict 400" test "$(code wconf)" = 400
+check "type conflict message" has "$T/wconf.b" 'partial write: field type conflict: '
+check "type conflict dropped=1" has "$T/wconf.b" 'dropped=1"}'
+req wempty -XPOST "$URL/write?db=city" --data-binary ''
+check "empty body 204" test "$(code wempty)" = 204
+
+# limits: 413 by Content-Length, by a chunked body, by a gzip bomb; 503
+head -c 70000 /dev/zero | tr '\0' 'x' > "$T/big"
+req big -XPOST "$URL/write?db=city" --data-binary @"$T/big"
+check "413 by Content-Length" test "$(code big)" = 413
+check "413 body" test "$(body big)" = '{"error":"Request Entity Too Large"}'
+req bigch -XPOST -H "Transfer-Encoding: chunked" "$URL/write?db=city" --data-binary @"$T/big"
+check "413 chunked" test "$(code bigch)" = 413
+head -c 1000000 /dev/zero | gzip -c > "$T/bomb.gz"
+req bomb -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary @"$T/bomb.gz"
+check "413 gzip bomb" test "$(code bomb)" = 413
+req w2 -XPOST "$URL/write?db=city" --data-binary 'air,city=paris,sensor=p1 pm25=7 1764547200000000000'
+check "server fine after 413s" test "$(code w2)" = 204
+
+# metrics
+req metrics "$URL/metrics"
+check "metrics 200" test "$(code metrics)" = 200
+check "metrics points" grep -qE '^cityts_points_written_total [1-9]' "$T/metrics.b"
+check "metrics parse errors" grep -qE '^cityts_write_errors_total\{kind="parse"\} 3$' "$T/metrics.b"
+check "metrics series" grep -qE '^cityts_series\{db="city"\} [1-9]' "$T/metrics.b"
+check "metrics io backend" grep -qE '^cityts_io_backend\{db="city",backend="(io_uring|pwrite)"\} 1' "$T/metrics.b"
+check "metrics memory" grep -qE '^cityts_memory_rss_bytes [1-9]' "$T/metrics.b"
+check "metrics latency histogram" has "$T/metrics.b" 'cityts_query_duration_seconds_bucket{le="+Inf"}'
+
+# the read timeout: a client that stops mid-request is cut off
+stop "$PID"
+check "SIGTERM exit 0" test "$STATUS" -eq 0
+check "stop logged" has "$T/main.log" "every database flushed"
+n=$(count_points "$T/data" city)
+check "points persisted ($n)" test "$n" -eq 11
+
+# throttling, timeouts and the Unix socket on a second server
+start lim --data "$T/data" --max-body-bytes 1000000 --max-inflight-bytes 1000 --read-timeout 1 \
+  --unix "$T/sock"
+head -c 5000 /dev/zero | tr '\0' '#' > "$T/5k"
+req thr -XPOST "$URL/write?db=city" --data-binary @"$T/5k"
+check "in-flight budget 503" test "$(code thr)" = 503
+check "503 Retry-After" grep -qi '^Retry-After: 1' "$T/thr.h"
+exec 3<> /dev/tcp/127.0.0.1/"${URL##*:}"
+printf 'POST /write?db=city HTTP/1.1\r\nHost: x\r\n' >&3
+t0=$(date +%s)
+timeout 10 cat <&3 > /dev/null
+exec 3>&-
+check "idle connection closed by the read timeout" test $(($(date +%s) - t0)) -le 5
+req usock --unix-socket "$T/sock" http://localhost/ping
+check "unix socket ping" test "$(code usock)" = 204
+stop "$PID"
+check "second server exit 0" test "$STATUS" -eq 0
+check "unix socket removed" test ! -e "$T/sock"
+
+# graceful stop: an upload in flight when SIGTERM arrives still lands
+start drain --data "$T/data"
+for i in $(seq 0 1999); do
+  echo "slow,city=milan,sensor=s$i v=$i 1764547200000000000"
+done > "$T/slow.lp"
+curl -s -o /dev/null -w '%{http_code}' --limit-rate 40K -XPOST "$URL/write?db=city" \
+  --data-binary @"$T/slow.lp" > "$T/slow.code" &
+CURL=$!
+sleep 0.7
+stop "$PID"
+wait "$CURL"
+check "in-flight write answered 204 during stop" test "$(cat "$T/slow.code")" = 204
+check "drain exit 0" test "$STATUS" -eq 0
+n=$(count_points "$T/data" city)
+check "in-flight points persisted ($n)" test "$n" -eq 2011
+
+# authentication
+hash() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+{
+  echo "# name:sha256(password):privilege"
+  echo "admin:$(hash 'adm pw'):admin"
+  echo "writer:$(hash wpw):write"
+  echo "reader:$(hash rpw):read"
+} > "$T/users"
+chmod 600 "$T/users"
+start auth --data "$T/data" --auth "$T/users"
+req a_ping "$URL/ping"
+check "auth: ping open" test "$(code a_ping)" = 204
+req a_health "$URL/health"
+check "auth: health open" test "$(code a_health)" = 200
+req a_none -XPOST "$URL/write?db=city" --data-binary 'air pm25=1 1'
+check "auth: no credentials 401" test "$(code a_none)" = 401
+check "auth: 401 message" test "$(body a_none)" = '{"error":"unable to parse authentication credentials"}'
+check "auth: WWW-Authenticate" has "$T/a_none.h" 'WWW-Authenticate: Basic realm="InfluxDB"'
+req a_bad -u writer:wrong -XPOST "$URL/write?db=city" --data-binary 'air pm25=1 1'
+check "auth: wrong password 401" test "$(code a_bad)" = 401
+check "auth: wrong password message" test "$(body a_bad)" = '{"error":"authorization failed"}'
+req a_ro -u reader:rpw -XPOST "$URL/write?db=city" --data-binary 'air pm25=1 1'
+check "auth: reader cannot write 403" test "$(code a_ro)" = 403
+check "auth: 403 message" test "$(body a_ro)" = '{"error":"\"reader\" user is not authorized to write to database \"city\""}'
+req a_basic -u writer:wpw -XPOST "$URL/write?db=city" --data-binary 'air,city=x,sensor=y pm25=1 1764547200000000000'
+check "auth: Basic write 204" test "$(code a_basic)" = 204
+req a_token -H "Authorization: Token writer:wpw" -XPOST "$URL/api/v2/write?bucket=city" --data-binary 'air,city=x,sensor=y pm25=2 1764547200000000000'
+check "auth: Token write 204" test "$(code a_token)" = 204
+req a_up -XPOST "$URL/write?db=city&u=writer&p=wpw" --data-binary 'air,city=x,sensor=y pm25=3 1764547200000000000'
+check "auth: u/p write 204" test "$(code a_up)" = 204
+req a_sp -u "admin:adm pw" "$URL/metrics"
+check "auth: password with a space" test "$(code a_sp)" = 200
+req a_met "$URL/metrics"
+check "auth: metrics needs credentials" test "$(code a_met)" = 401
+req a_q -u writer:wpw "$URL/query?q=SHOW+DATABASES"
+check "auth: writer cannot query 403" test "$(code a_q)" = 403
+check "auth: 403 query message" has "$T/a_q.b" '"error":"error authorizing query: writer not authorized to execute statement'
+req a_bearer -H "Authorization: Bearer xyz" "$URL/query?q=SHOW+DATABASES"
+check "auth: bearer 401" test "$(code a_bearer)" = 401
+stop "$PID"
+check "auth server exit 0" test "$STATUS" -eq 0
+echo "admin:nothex:admin" > "$T/badusers"
+"$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/badusers" 2> "$T/badusers.log"
+check "bad auth file refused" test $? -eq 1
+check "bad auth file names the line" has "$T/badusers.log" "badusers:1: password hash"
+
+# usage errors
+"$CITYTS" serve 2> "$T/usage.log"
+check "no --data exits 2" test $? -eq 2
+"$CITYTS" serve --data "$T/data" --max-connections 0 2> "$T/usage.log"
+check "bad number exits 2" test $? -eq 2
+"$CITYTS" serve --data "$T/data" --listen nonsense 2> "$T/usage.log"
+check "bad --listen exits 1" test $? -eq 1
+
+echo "$passes passed, $fails failed"
+test "$fails" -eq 0
