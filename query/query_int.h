@@ -45,16 +45,16 @@ cts_str q_arena_strdup(q_arena *a, const char *s, size_t len);
  * AST: expressions.
  * ------------------------------------------------------------------------ */
 typedef enum q_expr_kind {
-    Q_E_REF = 1,      /* identifier: a field, a tag or `time` (u.ref) */
-    Q_E_WILDCARD,     /* `*` in a field list, or as a call argument: count(*) */
-    Q_E_CALL,         /* name(args...) (u.call); also now() */
-    Q_E_NUMBER,       /* float literal 1.5, 1e3 (u.num) */
-    Q_E_INTEGER,      /* integer literal 42 (u.integer) */
-    Q_E_STRING,       /* 'single quoted' (u.str) */
-    Q_E_BOOL,         /* true / false (u.boolean) */
-    Q_E_DURATION,     /* 15m, 1h30m (u.integer: nanoseconds) */
-    Q_E_REGEX,        /* /pattern/ (u.str: the pattern, `\/` unescaped) */
-    Q_E_BINARY,       /* lhs op rhs (u.bin) */
+    Q_E_REF = 1,  /* identifier: a field, a tag or `time` (u.ref) */
+    Q_E_WILDCARD, /* `*` in a field list, or as a call argument: count(*) */
+    Q_E_CALL,     /* name(args...) (u.call); also now() */
+    Q_E_NUMBER,   /* float literal 1.5, 1e3 (u.num) */
+    Q_E_INTEGER,  /* integer literal 42 (u.integer) */
+    Q_E_STRING,   /* 'single quoted' (u.str) */
+    Q_E_BOOL,     /* true / false (u.boolean) */
+    Q_E_DURATION, /* 15m, 1h30m (u.integer: nanoseconds) */
+    Q_E_REGEX,    /* /pattern/ (u.str: the pattern, `\/` unescaped) */
+    Q_E_BINARY,   /* lhs op rhs (u.bin) */
 } q_expr_kind;
 
 typedef enum q_op {
@@ -62,8 +62,8 @@ typedef enum q_op {
     Q_OP_SUB,
     Q_OP_MUL,
     Q_OP_DIV,
-    Q_OP_EQ,        /* = */
-    Q_OP_NEQ,       /* != or <> */
+    Q_OP_EQ,  /* = */
+    Q_OP_NEQ, /* != or <> */
     Q_OP_LT,
     Q_OP_LTE,
     Q_OP_GT,
@@ -153,7 +153,7 @@ typedef struct q_select {
     q_expr *fill_value; /* Q_E_NUMBER or Q_E_INTEGER when fill == Q_FILL_NUMBER */
     bool order_desc;
     int64_t limit, offset, slimit, soffset; /* 0: none */
-    int64_t tz_offset_ns;                    /* tz('...') is not supported: always 0 */
+    int64_t tz_offset_ns;                   /* tz('...') is not supported: always 0 */
 } q_select;
 
 typedef enum q_stmt_kind {
@@ -174,31 +174,31 @@ typedef enum q_stmt_kind {
 
 /* SHOW TAG VALUES ... WITH KEY <op> ... */
 typedef enum q_with_key_op {
-    Q_WITH_KEY_EQ = 1,  /* WITH KEY = "k"     (keys[0]) */
-    Q_WITH_KEY_NEQ,     /* WITH KEY != "k"    (keys[0]) */
-    Q_WITH_KEY_IN,      /* WITH KEY IN ("a", "b") */
-    Q_WITH_KEY_REGEX,   /* WITH KEY =~ /re/   (regex) */
-    Q_WITH_KEY_NREGEX,  /* WITH KEY !~ /re/   (regex) */
+    Q_WITH_KEY_EQ = 1, /* WITH KEY = "k"     (keys[0]) */
+    Q_WITH_KEY_NEQ,    /* WITH KEY != "k"    (keys[0]) */
+    Q_WITH_KEY_IN,     /* WITH KEY IN ("a", "b") */
+    Q_WITH_KEY_REGEX,  /* WITH KEY =~ /re/   (regex) */
+    Q_WITH_KEY_NREGEX, /* WITH KEY !~ /re/   (regex) */
 } q_with_key_op;
 
 /* SHOW ... / CREATE / DROP / DELETE. Which members are meaningful depends
  * on the kind; the rest are zero. */
 typedef struct q_meta {
-    cts_str on_db;      /* ON <db>; CREATE/DROP DATABASE <name> */
-    q_source *from;     /* FROM (one source, or a regex); NULL when absent */
-    uint32_t nfrom;     /* DROP SERIES FROM and SHOW SERIES FROM take several */
+    cts_str on_db;         /* ON <db>; CREATE/DROP DATABASE <name> */
+    q_source *from;        /* FROM (one source, or a regex); NULL when absent */
+    uint32_t nfrom;        /* DROP SERIES FROM and SHOW SERIES FROM take several */
     q_with_key_op with_op; /* SHOW TAG VALUES, SHOW TAG KEYS ... WITH KEY (0: none) */
     cts_str *keys;
     uint32_t nkeys;
-    cts_str regex;         /* WITH KEY =~ / !~ pattern; SHOW MEASUREMENTS WITH MEASUREMENT =~ */
+    cts_str regex; /* WITH KEY =~ / !~ pattern; SHOW MEASUREMENTS WITH MEASUREMENT =~ */
     q_expr *where;
     int64_t limit, offset; /* 0: none */
 } q_meta;
 
 typedef struct q_stmt {
     q_stmt_kind kind;
-    uint32_t off;  /* byte offset of the statement's first token */
-    uint32_t len;  /* its length in bytes (for logging) */
+    uint32_t off; /* byte offset of the statement's first token */
+    uint32_t len; /* its length in bytes (for logging) */
     union {
         q_select select;
         q_meta meta;
@@ -232,13 +232,15 @@ CTS_MUST_USE int q_parse(q_arena *a, const char *text, size_t len, q_query *out,
 typedef struct q_ctx {
     cts_dbset *dbs;
     const cts_query_opts *opts;
-    const char *text;     /* the whole query text (for error offsets) */
-    int64_t now_ns;       /* fixed for the whole query */
-    int64_t deadline_ns;  /* CLOCK_MONOTONIC deadline; 0: none */
-    q_arena *arena;       /* the query's arena (AST and plan) */
-    uint64_t mem_bytes;   /* bytes of aggregation state in use */
+    const char *text;    /* the whole query text (for error offsets) */
+    int64_t now_ns;      /* fixed for the whole query */
+    int64_t deadline_ns; /* CLOCK_MONOTONIC deadline; 0: none */
+    q_arena *arena;      /* the query's arena (AST and plan) */
+    uint64_t mem_bytes;  /* bytes of aggregation state in use */
     const cts_qsink *sink;
-    char err[512];        /* the statement's error message */
+    struct q_regex *regexes; /* compiled patterns, freed at the end */
+    int aborted;             /* a sink callback's non-zero return */
+    char err[512];           /* the statement's error message */
 } q_ctx;
 
 /* Returns 0 (statement ran, rows pushed), a negative cts_err with ctx->err

@@ -1,0 +1,103 @@
+/*
+ * emit.c: the last stage of a SELECT, shared by both execution modes: a
+ * group's rows in output order pass through the transformations, OFFSET
+ * and LIMIT, and SOFFSET/SLIMIT decide whether the group becomes a result
+ * series at all. The series is begun lazily, at its first row, so a group
+ * that yields no row yields no series (as in InfluxDB).
+ */
+#include "exec.h"
+
+#include <string.h>
+
+int q_emit_series_begin(q_ctx *ctx, const q_plan *plan, const q_group *g)
+{
+    cts_str *cols = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *cols);
+    if (!cols)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    cols[0] = (cts_str){"time", 4};
+    for (uint32_t o = 0; o < plan->nouts; o++)
+        cols[o + 1] = plan->outs[o].name;
+    cts_qseries s = {.name = plan->measurement,
+                     .ntags = g && plan->ngkeys ? plan->ngkeys : 0,
+                     .tag_keys = plan->gkeys,
+                     .tag_values = g ? g->tag_vals : NULL,
+                     .ncolumns = plan->nouts + 1,
+                     .columns = cols};
+    return q_emit_begin(ctx, &s);
+}
+
+int q_emitter_row(q_emitter *e, int64_t ts, cts_qval *vals)
+{
+    const q_plan *plan = e->plan;
+    if (plan->has_xf) {
+        bool any = false;
+        for (uint32_t o = 0; o < plan->nouts; o++) {
+            if (!plan->outs[o].has_xf)
+                continue;
+            cts_qval out;
+            int rc = q_xform_push(&e->xf[o], ts, &vals[o], &out);
+            if (rc < 0)
+                return q_fail(e->ctx, rc, "%s() cannot transform a %s value",
+                              q_xf_name(plan->outs[o].xf),
+                              vals[o].type == CTS_Q_STRING ? "string" : "boolean");
+            vals[o] = rc == 1 ? out : (cts_qval){.type = CTS_Q_NULL};
+            any |= rc == 1;
+        }
+        if (!any)
+            return 0;
+    }
+    if (e->offset_left > 0) {
+        e->offset_left--;
+        return 0;
+    }
+    if (e->limit_left == 0)
+        return Q_EMIT_STOP;
+    if (!e->begun) {
+        e->begun = true;
+        if (e->sl->skip > 0) {
+            e->sl->skip--;
+            e->skipped = true;
+            return Q_EMIT_STOP;
+        }
+        if (e->sl->left == 0)
+            return Q_EMIT_STOP;
+        if (e->sl->left > 0)
+            e->sl->left--;
+        int rc = q_emit_series_begin(e->ctx, plan, e->g);
+        if (rc)
+            return rc;
+    }
+    e->row[0] = (cts_qval){.type = CTS_Q_TIME, .v.i = ts};
+    memcpy(e->row + 1, vals, plan->nouts * sizeof *vals);
+    if (e->limit_left > 0)
+        e->limit_left--;
+    return q_emit_row(e->ctx, e->row);
+}
+
+int q_emitter_init(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *sl, q_emitter *e)
+{
+    memset(e, 0, sizeof *e);
+    *e = (q_emitter){.ctx = ctx, .plan = plan, .g = g, .sl = sl};
+    e->offset_left = plan->sel->offset;
+    e->limit_left = plan->sel->limit > 0 ? plan->sel->limit : -1;
+    e->row = q_arena_alloc(ctx->arena, (1 + 2 * plan->nouts) * sizeof *e->row);
+    e->prev = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->prev);
+    e->xf = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->xf);
+    if (!e->row || !e->prev || !e->xf)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    memset(e->xf, 0, plan->nouts * sizeof *e->xf);
+    for (uint32_t o = 0; o < plan->nouts; o++) {
+        const q_out *out = &plan->outs[o];
+        e->prev[o] = (cts_qval){.type = CTS_Q_NULL};
+        if (out->has_xf && q_xform_init(&e->xf[o], out->xf, out->xf_unit_ns, out->xf_window))
+            return q_fail(ctx, CTS_EINVAL, "invalid arguments to %s()", q_xf_name(out->xf));
+    }
+    return 0;
+}
+
+void q_emitter_fini(const q_plan *plan, q_emitter *e)
+{
+    for (uint32_t o = 0; e->xf && o < plan->nouts; o++)
+        if (plan->outs[o].has_xf)
+            q_xform_fini(&e->xf[o]);
+}

@@ -1,0 +1,589 @@
+/*
+ * exec_agg.c: SELECTs of aggregates, with or without GROUP BY time.
+ *
+ * Per group, a dense array of aggregate states covers the buckets between
+ * the group's first and last point inside the query's range (bucket b of
+ * output column o at st[b * nouts + o]). Every column a group needs is read
+ * series by series through snapshot cursors; a sealed block that lies in
+ * one bucket and overlaps nothing else arrives as statistics only and is
+ * folded in without being decoded (when every aggregate on its column can
+ * use statistics and there is no field condition). With a field condition,
+ * rows are joined by time and filtered first.
+ *
+ * Output walks the query's whole bucket range, not just the data's: empty
+ * buckets are filled per FILL (count's null fill is 0, as in InfluxDB),
+ * transformations run over the filled sequence, then OFFSET/LIMIT.
+ */
+#include "exec.h"
+
+#include <string.h>
+
+int64_t q_bucket_start(int64_t ts, int64_t interval, int64_t offset)
+{
+    offset %= interval;
+    __int128 t = (__int128)ts - offset;
+    __int128 q = t / interval;
+    if (t % interval < 0)
+        q--;
+    __int128 b = q * interval + offset;
+    return b < INT64_MIN ? INT64_MIN : b > INT64_MAX ? INT64_MAX : (int64_t)b;
+}
+
+/* ---- the data range of each column, from the engine's column list ---- */
+
+typedef struct crange {
+    uint64_t key; /* series << 32 | field, 0: empty slot */
+    int64_t min_ts, max_ts;
+} crange;
+
+typedef struct cmap {
+    crange *slots;
+    size_t cap;
+} cmap;
+
+static uint64_t ckey(uint32_t series, uint32_t field)
+{
+    return ((uint64_t)series << 32 | field) + 1; /* never 0 */
+}
+
+static size_t slot_of(const cmap *m, uint64_t key)
+{
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (m->cap - 1);
+    while (m->slots[i].key && m->slots[i].key != key)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+typedef struct cwalk {
+    cmap *m;
+    size_t n;
+} cwalk;
+
+static int count_col(void *arg, const cts_column_info *ci)
+{
+    (void)ci;
+    ((cwalk *)arg)->n++;
+    return 0;
+}
+
+static int put_col(void *arg, const cts_column_info *ci)
+{
+    cmap *m = ((cwalk *)arg)->m;
+    if (ci->points_sealed + ci->head_points == 0)
+        return 0;
+    uint64_t k = ckey(ci->series_id, ci->field_id);
+    size_t i = slot_of(m, k);
+    if (m->slots[i].key == 0 && ((cwalk *)arg)->n-- == 0)
+        return 1; /* more columns appeared than counted: the caller retries */
+    m->slots[i] = (crange){k, ci->min_ts, ci->max_ts};
+    return 0;
+}
+
+static int cmap_build(q_ctx *ctx, cts_db *db, cmap *m)
+{
+    for (int attempt = 0; attempt < 4; attempt++) {
+        cwalk w = {m, 0};
+        (void)cts_db_columns(db, count_col, &w);
+        size_t cap = 16;
+        while (cap < w.n * 2 + 64)
+            cap *= 2;
+        m->cap = cap;
+        m->slots = q_arena_alloc(ctx->arena, cap * sizeof *m->slots);
+        if (!m->slots)
+            return q_fail(ctx, CTS_ENOMEM, "out of memory");
+        memset(m->slots, 0, cap * sizeof *m->slots);
+        w.n = cap / 2;
+        if (cts_db_columns(db, put_col, &w) == 0)
+            return 0;
+    }
+    return q_fail(ctx, CTS_EBUSY, "the database changed too fast to plan the query");
+}
+
+static const crange *cmap_get(const cmap *m, uint32_t series, uint32_t field)
+{
+    const crange *r = &m->slots[slot_of(m, ckey(series, field))];
+    return r->key ? r : NULL;
+}
+
+/* ---- per-group state ---- */
+
+typedef struct gstate {
+    int64_t b0;       /* start of bucket 0 */
+    int64_t interval; /* 0: one bucket for the whole range */
+    uint64_t nb;
+    q_agg *st;
+    uint64_t bytes; /* charged */
+} gstate;
+
+/* The group's data range within [tmin, tmax]; false when it has none. */
+static bool group_range(const q_plan *plan, const q_group *g, const cmap *m, int64_t *lo,
+                        int64_t *hi)
+{
+    bool any = false;
+    for (uint32_t s = 0; s < g->nseries; s++)
+        for (uint32_t o = 0; o < plan->nouts; o++) {
+            const q_col *c = &plan->cols[plan->outs[o].col];
+            const crange *r = c->exists ? cmap_get(m, g->series[s], c->field_id) : NULL;
+            if (!r || r->max_ts < plan->tmin || r->min_ts > plan->tmax)
+                continue;
+            int64_t a = r->min_ts < plan->tmin ? plan->tmin : r->min_ts;
+            int64_t b = r->max_ts > plan->tmax ? plan->tmax : r->max_ts;
+            if (!any || a < *lo)
+                *lo = a;
+            if (!any || b > *hi)
+                *hi = b;
+            any = true;
+        }
+    return any;
+}
+
+static int gstate_init(q_ctx *ctx, const q_plan *plan, int64_t lo, int64_t hi, gstate *gs)
+{
+    const q_select *sel = plan->sel;
+    memset(gs, 0, sizeof *gs);
+    gs->nb = 1;
+    gs->b0 = lo;
+    if (sel->group_time) {
+        gs->interval = sel->interval_ns;
+        gs->b0 = q_bucket_start(lo, sel->interval_ns, sel->offset_ns);
+        int64_t last = q_bucket_start(hi, sel->interval_ns, sel->offset_ns);
+        gs->nb = (uint64_t)(((__int128)last - gs->b0) / sel->interval_ns) + 1;
+    }
+    __int128 bytes = (__int128)gs->nb * plan->nouts * sizeof(q_agg);
+    if (bytes > (__int128)(1ull << 40))
+        bytes = (__int128)(1ull << 40);
+    int rc = q_mem_charge(ctx, (int64_t)bytes);
+    if (rc)
+        return rc;
+    gs->bytes = (uint64_t)bytes;
+    gs->st = cts_malloc((size_t)bytes);
+    if (!gs->st)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory for %llu time buckets",
+                      (unsigned long long)gs->nb);
+    for (uint64_t b = 0; b < gs->nb; b++)
+        for (uint32_t o = 0; o < plan->nouts; o++) {
+            const q_out *out = &plan->outs[o];
+            q_agg_init(&gs->st[b * plan->nouts + o], out->fn, plan->cols[out->col].type, out->pct);
+        }
+    return 0;
+}
+
+static void gstate_fini(q_ctx *ctx, const q_plan *plan, gstate *gs)
+{
+    if (!gs->st)
+        return;
+    for (uint64_t i = 0; i < gs->nb * plan->nouts; i++)
+        q_agg_fini(&gs->st[i]);
+    cts_free(gs->st);
+    (void)q_mem_charge(ctx, -(int64_t)gs->bytes);
+    gs->st = NULL;
+}
+
+/* Bucket index of ts, or -1 when outside the state's buckets. */
+static int64_t bucket_index(const gstate *gs, int64_t ts)
+{
+    if (gs->interval == 0)
+        return 0;
+    if (ts < gs->b0)
+        return -1;
+    uint64_t i = (uint64_t)(((__int128)ts - gs->b0) / gs->interval);
+    return i < gs->nb ? (int64_t)i : -1;
+}
+
+static const void *elem(const cts_chunk *c, cts_type t, uint32_t i)
+{
+    switch (t) {
+    case CTS_TYPE_FLOAT:
+        return c->v.f + i;
+    case CTS_TYPE_INT:
+        return c->v.i + i;
+    case CTS_TYPE_UINT:
+        return c->v.u + i;
+    case CTS_TYPE_BOOL:
+        return c->v.b + i;
+    case CTS_TYPE_STRING:
+        return c->v.s + i;
+    }
+    return NULL;
+}
+
+/* Fold points [0, count) of a chunk into the outs `os` of one column. */
+static int add_points(const q_plan *plan, gstate *gs, const uint32_t *os, uint32_t nos,
+                      const cts_chunk *ch, cts_type t)
+{
+    uint32_t i = 0;
+    while (i < ch->count) {
+        int64_t b = bucket_index(gs, ch->ts[i]);
+        uint32_t j = i + 1;
+        if (gs->interval == 0) {
+            j = ch->count;
+        } else {
+            int64_t end = gs->b0 + (b < 0 ? 0 : b + 1) * gs->interval; /* bucket end */
+            while (j < ch->count && (b < 0 ? bucket_index(gs, ch->ts[j]) < 0 : ch->ts[j] < end))
+                j++;
+        }
+        for (uint32_t k = 0; b >= 0 && k < nos; k++) {
+            int rc = q_agg_add(&gs->st[(uint64_t)b * plan->nouts + os[k]], ch->ts + i,
+                               elem(ch, t, i), j - i);
+            if (rc)
+                return rc;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* Fold a stats-only chunk into its bucket when it lies in one: *done is
+ * the number of outs (in os order) that took it; the caller decodes the
+ * block for the rest (integer mean refuses ambiguous sums: CTS_ERANGE). */
+static int add_stats(const q_plan *plan, gstate *gs, const uint32_t *os, uint32_t nos,
+                     const cts_stats *st, uint32_t *done)
+{
+    int64_t b = bucket_index(gs, st->min_ts);
+    *done = 0;
+    if (b < 0 || b != bucket_index(gs, st->max_ts))
+        return 0;
+    for (; *done < nos; (*done)++) {
+        int rc = q_agg_add_stats(&gs->st[(uint64_t)b * plan->nouts + os[*done]], st);
+        if (rc == CTS_ERANGE)
+            return 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static bool stats_fit(q_fn fn, cts_type t)
+{
+    bool num = t == CTS_TYPE_FLOAT || t == CTS_TYPE_INT || t == CTS_TYPE_UINT;
+    if (!q_fn_uses_stats(fn))
+        return false;
+    if (fn == Q_FN_COUNT)
+        return true;
+    if (fn == Q_FN_FIRST || fn == Q_FN_LAST)
+        return t != CTS_TYPE_STRING;
+    return num;
+}
+
+/* Read column c of one series into the outs on it. */
+static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t series, int c,
+                       const uint32_t *os, uint32_t nos)
+{
+    const q_col *col0 = &plan->cols[c];
+    bool stats_ok = plan->field_cond == NULL;
+    for (uint32_t k = 0; k < nos; k++)
+        stats_ok &= stats_fit(plan->outs[os[k]].fn, col0->type);
+    const q_col *col = &plan->cols[c];
+    int64_t t1 = plan->tmax == Q_NS_MAX ? Q_NS_MAX : plan->tmax + 1;
+    cts_cursor *cur;
+    int rc = cts_cursor_open(plan->db, series, col->field_id, plan->tmin, t1, stats_ok, &cur);
+    if (rc == CTS_ENOTFOUND)
+        return 0;
+    if (rc)
+        return q_fail(ctx, rc, "reading %s: %s", col->name.ptr, cts_strerror(rc));
+    cts_chunk ch;
+    while ((rc = cts_cursor_next(cur, &ch)) == 1) {
+        uint32_t done = 0;
+        if (ch.stats && (rc = add_stats(plan, gs, os, nos, ch.stats, &done)))
+            break;
+        if (done < nos && ch.stats && (rc = cts_cursor_load(cur, &ch)) < 0)
+            break;
+        if (done < nos && (rc = add_points(plan, gs, os + done, nos - done, &ch, col->type)))
+            break;
+        if ((rc = q_check_deadline(ctx)))
+            break;
+    }
+    if (rc < 0 && !ctx->err[0])
+        q_fail(ctx, rc, "%s", rc == CTS_ENOMEM ? "out of memory" : cts_cursor_errmsg(cur));
+    cts_cursor_close(cur);
+    return rc < 0 ? rc : 0;
+}
+
+static cts_type val_type(cts_qtype t)
+{
+    switch (t) {
+    case CTS_Q_INT:
+        return CTS_TYPE_INT;
+    case CTS_Q_UINT:
+        return CTS_TYPE_UINT;
+    case CTS_Q_BOOL:
+        return CTS_TYPE_BOOL;
+    case CTS_Q_STRING:
+        return CTS_TYPE_STRING;
+    default:
+        return CTS_TYPE_FLOAT;
+    }
+}
+
+/* Fold one joined row into bucket b. */
+static int add_row(const q_plan *plan, gstate *gs, int64_t b, int64_t ts, const cts_qval *vals)
+{
+    for (uint32_t o = 0; o < plan->nouts; o++) {
+        const cts_qval *v = &vals[plan->outs[o].col];
+        if (v->type == CTS_Q_NULL || val_type(v->type) != plan->cols[plan->outs[o].col].type)
+            continue;
+        uint8_t b8 = v->v.b;
+        const void *p = v->type == CTS_Q_STRING ? (const void *)&v->v.s
+                        : v->type == CTS_Q_BOOL ? (const void *)&b8
+                                                : (const void *)&v->v;
+        int rc = q_agg_add(&gs->st[(uint64_t)b * plan->nouts + o], &ts, p, 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* With a field condition: rows of the series, filtered, folded point by
+ * point. */
+static int scan_rows(q_ctx *ctx, const q_plan *plan, gstate *gs, const q_group *g, uint32_t si)
+{
+    bool *need = q_arena_alloc(ctx->arena, plan->ncols * sizeof *need);
+    cts_qval *vals = q_arena_alloc(ctx->arena, plan->ncols * sizeof *vals);
+    if (!need || !vals)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < plan->ncols; i++)
+        need[i] = true;
+    q_rows *r;
+    int rc = q_rows_open(ctx, plan, g->series[si], need, &r);
+    if (rc)
+        return rc;
+    q_env env = {g->series_tags[si], g->series_ntags[si], vals};
+    int64_t ts;
+    while ((rc = q_rows_next(ctx, r, &ts, vals)) == 1) {
+        int64_t b = bucket_index(gs, ts);
+        if (b < 0 || !q_cond_true(plan->field_cond, &env))
+            continue;
+        if ((rc = add_row(plan, gs, b, ts, vals)) || (rc = q_check_deadline(ctx)))
+            break;
+    }
+    q_rows_close(r);
+    if (rc < 0 && !ctx->err[0])
+        q_fail(ctx, rc, "%s", cts_strerror(rc));
+    return rc < 0 ? rc : 0;
+}
+
+static int scan_group(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate *gs)
+{
+    uint32_t *os = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *os);
+    if (!os)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    for (uint32_t si = 0; si < g->nseries; si++) {
+        if (plan->field_cond) {
+            int rc = scan_rows(ctx, plan, gs, g, si);
+            if (rc)
+                return rc;
+            continue;
+        }
+        for (uint32_t c = 0; c < plan->ncols; c++) {
+            uint32_t nos = 0;
+            for (uint32_t o = 0; o < plan->nouts; o++)
+                if (plan->outs[o].col == (int)c)
+                    os[nos++] = o;
+            if (nos == 0 || !plan->cols[c].exists)
+                continue;
+            int rc = scan_column(ctx, plan, gs, g->series[si], (int)c, os, nos);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- output ---- */
+
+static bool empty_at(const gstate *gs, uint32_t nouts, int64_t idx, uint32_t o)
+{
+    return idx < 0 || (uint64_t)idx >= gs->nb || gs->st[(uint64_t)idx * nouts + o].count == 0;
+}
+
+/* The nearest non-empty bucket of out o from idx in direction dir (+1/-1),
+ * or -1. */
+static int64_t neighbour(const gstate *gs, uint32_t nouts, int64_t idx, uint32_t o, int dir)
+{
+    int64_t i = idx + dir;
+    if (i < 0)
+        i = dir > 0 ? 0 : -1;
+    if (i >= (int64_t)gs->nb)
+        i = dir > 0 ? -1 : (int64_t)gs->nb - 1;
+    for (; i >= 0 && i < (int64_t)gs->nb; i += dir)
+        if (!empty_at(gs, nouts, i, o))
+            return i;
+    return -1;
+}
+
+static cts_qval fill_number(const q_select *sel, cts_qtype t)
+{
+    const q_expr *v = sel->fill_value;
+    bool is_int = v && v->kind == Q_E_INTEGER;
+    if (t == CTS_Q_INT && is_int)
+        return (cts_qval){.type = CTS_Q_INT, .v.i = v->u.integer};
+    if (t == CTS_Q_UINT && is_int && v->u.integer >= 0)
+        return (cts_qval){.type = CTS_Q_UINT, .v.u = (uint64_t)v->u.integer};
+    double d = !v ? 0 : is_int ? (double)v->u.integer : v->u.num;
+    if (t == CTS_Q_INT && d == (double)(int64_t)d)
+        return (cts_qval){.type = CTS_Q_INT, .v.i = (int64_t)d};
+    return (cts_qval){.type = CTS_Q_FLOAT, .v.f = d};
+}
+
+static double num_of(const cts_qval *v)
+{
+    return v->type == CTS_Q_FLOAT ? v->v.f : v->type == CTS_Q_INT ? (double)v->v.i : (double)v->v.u;
+}
+
+static cts_qval fill_linear(const gstate *gs, const q_plan *plan, int64_t idx, uint32_t o)
+{
+    int64_t a = neighbour(gs, plan->nouts, idx, o, -1), b = neighbour(gs, plan->nouts, idx, o, 1);
+    cts_qval va, vb;
+    int64_t ts;
+    if (a < 0 || b < 0 || q_agg_result(&gs->st[(uint64_t)a * plan->nouts + o], &va, &ts) ||
+        q_agg_result(&gs->st[(uint64_t)b * plan->nouts + o], &vb, &ts))
+        return (cts_qval){.type = CTS_Q_NULL};
+    if (va.type == CTS_Q_INT && vb.type == CTS_Q_INT) {
+        __int128 d = (__int128)vb.v.i - va.v.i;
+        int64_t r = (int64_t)(va.v.i + d * (idx - a) / (b - a));
+        return (cts_qval){.type = CTS_Q_INT, .v.i = r};
+    }
+    if (va.type != CTS_Q_FLOAT && va.type != CTS_Q_INT && va.type != CTS_Q_UINT)
+        return (cts_qval){.type = CTS_Q_NULL};
+    double x = num_of(&va), y = num_of(&vb);
+    return (cts_qval){.type = CTS_Q_FLOAT,
+                      .v.f = x + (y - x) * (double)(idx - a) / (double)(b - a)};
+}
+
+/* The value of out o in bucket idx, filled when empty; *empty tells. */
+static cts_qval bucket_value(q_emitter *e, const gstate *gs, int64_t idx, uint32_t o, bool *empty,
+                             int64_t *sel_ts)
+{
+    const q_plan *plan = e->plan;
+    const q_select *sel = plan->sel;
+    cts_qval v = {.type = CTS_Q_NULL};
+    *empty = empty_at(gs, plan->nouts, idx, o);
+    if (!*empty) {
+        if (q_agg_result(&gs->st[(uint64_t)idx * plan->nouts + o], &v, sel_ts))
+            v = (cts_qval){.type = CTS_Q_NULL};
+        e->prev[o] = v;
+        return v;
+    }
+    switch (sel->fill) {
+    case Q_FILL_NULL:
+        if (plan->outs[o].fn == Q_FN_COUNT)
+            v = (cts_qval){.type = CTS_Q_INT, .v.i = 0};
+        break;
+    case Q_FILL_NONE:
+        break;
+    case Q_FILL_PREVIOUS:
+        v = e->prev[o];
+        break;
+    case Q_FILL_LINEAR:
+        v = fill_linear(gs, plan, idx, o);
+        break;
+    case Q_FILL_NUMBER: {
+        cts_qtype t = CTS_Q_FLOAT;
+        char msg[8];
+        const q_col *c = &plan->cols[plan->outs[o].col];
+        if (q_fn_check(plan->outs[o].fn, c->type, &t, msg, sizeof msg))
+            t = CTS_Q_FLOAT;
+        v = fill_number(sel, t);
+        break;
+    }
+    }
+    return v;
+}
+
+/* One output row per bucket of [first, last] (GROUP BY time). */
+static int emit_buckets(q_emitter *e, const gstate *gs, int64_t first, int64_t last)
+{
+    const q_plan *plan = e->plan;
+    int64_t iv = plan->sel->interval_ns;
+    uint64_t n = (uint64_t)(((__int128)last - first) / iv) + 1;
+    bool desc = plan->sel->order_desc;
+    cts_qval *vals = e->row + 1 + plan->nouts; /* scratch after the row */
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t step = desc ? n - 1 - k : k;
+        int64_t t = (int64_t)((__int128)first + (__int128)step * iv);
+        int64_t idx = gs->interval ? (int64_t)(((__int128)t - gs->b0) / iv) : 0;
+        if (t < gs->b0)
+            idx = -1;
+        bool all_empty = true;
+        for (uint32_t o = 0; o < plan->nouts; o++) {
+            bool empty;
+            int64_t sel_ts;
+            vals[o] = bucket_value(e, gs, idx, o, &empty, &sel_ts);
+            all_empty &= empty;
+        }
+        if (all_empty && plan->sel->fill == Q_FILL_NONE)
+            continue;
+        int rc = q_emitter_row(e, t, vals);
+        if (rc)
+            return rc;
+        if ((k & 4095) == 0 && (rc = q_check_deadline(e->ctx)))
+            return rc;
+    }
+    return 0;
+}
+
+/* The one row of an aggregate without GROUP BY time. */
+static int emit_single(q_emitter *e, const gstate *gs)
+{
+    const q_plan *plan = e->plan;
+    cts_qval *vals = e->row + 1 + plan->nouts;
+    bool all_empty = true;
+    int64_t sel_ts = 0;
+    for (uint32_t o = 0; o < plan->nouts; o++) {
+        bool empty;
+        vals[o] = bucket_value(e, gs, 0, o, &empty, &sel_ts);
+        all_empty &= empty;
+    }
+    if (all_empty)
+        return 0;
+    int64_t t = plan->tmin_set ? plan->tmin : 0;
+    if (plan->nouts == 1 && q_fn_is_selector(plan->outs[0].fn))
+        t = sel_ts; /* a lone selector keeps its point's time */
+    return q_emitter_row(e, t, vals);
+}
+
+static int run_group(q_ctx *ctx, const q_plan *plan, const q_group *g, const cmap *m, q_slimit *sl)
+{
+    int64_t lo = 0, hi = 0;
+    if (!group_range(plan, g, m, &lo, &hi))
+        return 0;
+    gstate gs;
+    q_emitter e;
+    int rc = gstate_init(ctx, plan, lo, hi, &gs);
+    if (rc == 0)
+        rc = scan_group(ctx, plan, g, &gs);
+    if (rc == 0)
+        rc = q_emitter_init(ctx, plan, g, sl, &e);
+    if (rc == 0) {
+        const q_select *sel = plan->sel;
+        if (sel->group_time) {
+            int64_t first =
+                q_bucket_start(plan->tmin_set ? plan->tmin : lo, sel->interval_ns, sel->offset_ns);
+            int64_t last = q_bucket_start(plan->tmax, sel->interval_ns, sel->offset_ns);
+            rc = emit_buckets(&e, &gs, first, last);
+        } else {
+            rc = emit_single(&e, &gs);
+        }
+        if (rc == Q_EMIT_STOP)
+            rc = 0;
+        if (rc == 0 && e.begun && !e.skipped)
+            rc = q_emit_end(ctx);
+        q_emitter_fini(plan, &e);
+    }
+    gstate_fini(ctx, plan, &gs);
+    return rc;
+}
+
+int q_exec_agg(q_ctx *ctx, q_plan *plan, q_slimit *sl)
+{
+    if (plan->has_xf && !plan->sel->group_time)
+        return q_fail(ctx, CTS_EINVAL,
+                      "aggregate transformations (%s of an aggregate) "
+                      "require a GROUP BY time interval",
+                      plan->outs[0].name.ptr);
+    cmap m;
+    int rc = cmap_build(ctx, plan->db, &m);
+    for (uint32_t i = 0; rc == 0 && i < plan->ngroups && sl->left != 0; i++)
+        rc = run_group(ctx, plan, &plan->groups[i], &m, sl);
+    return rc;
+}
