@@ -579,6 +579,8 @@ void q_tok_display(const char *text, const q_token *t, char *dst, size_t cap)
     case QT_ILLEGAL:
         if (t->len == 1 && (unsigned char)text[t->off] >= 0x80)
             src = "\xEF\xBF\xBD", n = 3;
+        else if (t->len == 1 && text[t->off] == '\0')
+            src = "\\x00", n = 4; /* a NUL would cut the message */
         else
             src = text + t->off, n = t->len;
         break;
