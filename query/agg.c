@@ -376,9 +376,8 @@ static uint32_t f64_extreme_at(const double *v, uint32_t n, bool want_max)
             best_c = c;
         }
     }
-    /* best == none: the extreme is that infinity, or there is no number */
-    if (best == none)
-        best_c = 0;
+    /* best == none (never beaten, best_c 0): the extreme is that infinity,
+     * or there is no number and the scan finds nothing */
     for (uint32_t i = best_c; i < n; i++)
         if (v[i] == best)
             return i;
