@@ -44,6 +44,8 @@ int cmd_ingest(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_shell(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 #endif
