@@ -70,9 +70,10 @@
  *   - elapsed accepts every type; (t - t_prev) / unit truncated toward
  *     zero, negative under DESC, 0 for equal times (no skip).
  *   - moving_average(x, N): nothing until N values, then the mean of the
- *     last N (integers averaged as doubles; the running sum is recomputed
- *     each time the window wraps and around non-finite values, so NaN and
- *     Inf leave the window with the values that brought them).
+ *     last N. Integers are summed exactly (InfluxDB: int64 sum, then one
+ *     conversion; same result without its overflow), floats with a
+ *     compensated running sum, and NaN and Inf leave the average with the
+ *     window that held them (InfluxDB's plain running sum would stay NaN).
  *   - cumulative_sum keeps the type (integers wrap) and yields from the
  *     first point on.
  *   - InfluxDB's default unit of derivative under GROUP BY time(i) is i,
@@ -184,10 +185,15 @@ typedef struct q_xform {
     int64_t prev_ts;
     cts_qval prev; /* derivative, difference, elapsed: the previous point */
     cts_qval acc;  /* cumulative_sum (CTS_Q_NULL before the first point) */
-    double *ring;  /* moving_average: the last ring_len values, grown as needed */
+    /* moving_average: the last ring_len points, grown as needed; the sum
+     * of their finite floats (Neumaier: sum + compensation), of their
+     * integers exactly (128 bits, hi:lo), and counts of the non-finite */
+    cts_qval *ring;
     uint32_t ring_len, ring_cap, ring_pos;
-    double ring_sum;                   /* of the finite values in the ring */
-    uint32_t ring_nan, ring_pinf, ring_ninf; /* the others, counted */
+    double ring_sum, ring_comp;
+    uint64_t ring_isum_lo;
+    int64_t ring_isum_hi;
+    uint32_t ring_nan, ring_pinf, ring_ninf;
 } q_xform;
 
 /* CTS_EINVAL for a bad window (< 1) or unit (<= 0). */

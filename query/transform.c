@@ -22,11 +22,11 @@
  * Numbers: integer pairs are computed exactly where the result is a float
  * (derivative) and wrap like Go's int64 where the result keeps the type
  * (difference, cumulative_sum); a pair mixing integers and floats is
- * computed in float. moving_average keeps the sum of the finite values in
- * its window plus counts of NaN, +Inf and -Inf, so a non-finite value
- * affects exactly the windows that contain it (a plain running sum would
- * stay NaN forever), and recomputes the sum each time the window wraps so
- * rounding drift cannot accumulate.
+ * computed in float. moving_average keeps its window's integers summed
+ * exactly, its finite floats in a compensated running sum (recomputed each
+ * time the window wraps, so nothing accumulates over a long stream), and
+ * counts of NaN, +Inf and -Inf, so a non-finite value affects exactly the
+ * windows that contain it (a plain running sum would stay NaN forever).
  */
 #include "agg.h"
 
@@ -34,6 +34,7 @@
 #include <string.h>
 
 __extension__ typedef __int128 i128;
+__extension__ typedef unsigned __int128 u128;
 
 static const char *const xf_names[] = {
     [Q_XF_DERIVATIVE] = "derivative",
@@ -108,7 +109,9 @@ void q_xform_reset(q_xform *x)
     memset(&x->prev, 0, sizeof x->prev);
     memset(&x->acc, 0, sizeof x->acc);
     x->ring_len = x->ring_pos = 0;
-    x->ring_sum = 0;
+    x->ring_sum = x->ring_comp = 0;
+    x->ring_isum_lo = 0;
+    x->ring_isum_hi = 0;
     x->ring_nan = x->ring_pinf = x->ring_ninf = 0;
 }
 
@@ -233,37 +236,70 @@ static int push_cumsum(q_xform *x, const cts_qval *in, cts_qval *out)
 /* ------------------------------------------------------------------------
  * moving_average
  * ------------------------------------------------------------------------ */
-static void ring_count(q_xform *x, double v, int sign)
+static i128 ring_isum(const q_xform *x)
 {
-    if (isnan(v))
-        x->ring_nan += (uint32_t)sign;
-    else if (v == INFINITY)
-        x->ring_pinf += (uint32_t)sign;
-    else if (v == -INFINITY)
-        x->ring_ninf += (uint32_t)sign;
-    else
-        x->ring_sum += sign > 0 ? v : -v;
+    return (i128)(((u128)(uint64_t)x->ring_isum_hi << 64) | x->ring_isum_lo);
 }
 
+static void ring_isum_add(q_xform *x, i128 v)
+{
+    u128 s = (u128)ring_isum(x) + (u128)v;
+    x->ring_isum_lo = (uint64_t)s;
+    x->ring_isum_hi = (int64_t)(uint64_t)(s >> 64);
+}
+
+/* Neumaier's compensated addition: what rounding drops from sum + v goes
+ * into the compensation, so a huge value entering and leaving the window
+ * does not take the small ones' digits with it. */
+static void ring_fadd(q_xform *x, double v)
+{
+    double t = x->ring_sum + v;
+    if (fabs(x->ring_sum) >= fabs(v))
+        x->ring_comp += (x->ring_sum - t) + v;
+    else
+        x->ring_comp += (v - t) + x->ring_sum;
+    x->ring_sum = t;
+}
+
+/* Add (sign 1) or remove (sign -1) one value. */
+static void ring_count(q_xform *x, const cts_qval *v, int sign)
+{
+    if (v->type == CTS_Q_INT) {
+        ring_isum_add(x, sign * (i128)v->v.i);
+    } else if (v->type == CTS_Q_UINT) {
+        ring_isum_add(x, sign * (i128)v->v.u);
+    } else if (isnan(v->v.f)) {
+        x->ring_nan += (uint32_t)sign;
+    } else if (isinf(v->v.f)) {
+        if (v->v.f > 0)
+            x->ring_pinf += (uint32_t)sign;
+        else
+            x->ring_ninf += (uint32_t)sign;
+    } else {
+        ring_fadd(x, sign * v->v.f);
+    }
+}
+
+/* Each time the window wraps the float sum starts afresh, so nothing
+ * accumulates over a long stream. */
 static void ring_resum(q_xform *x)
 {
-    double s = 0;
+    x->ring_sum = x->ring_comp = 0;
     for (uint32_t i = 0; i < x->ring_len; i++) {
-        double v = x->ring[(x->ring_pos + i) % x->ring_len];
-        if (isfinite(v))
-            s += v;
+        const cts_qval *v = &x->ring[(x->ring_pos + i) % x->ring_len];
+        if (v->type == CTS_Q_FLOAT && isfinite(v->v.f))
+            ring_fadd(x, v->v.f);
     }
-    x->ring_sum = s;
 }
 
 static int ring_grow(q_xform *x)
 {
-    uint32_t cap = x->ring_cap ? x->ring_cap : 16;
+    uint32_t cap = 16;
     if (x->ring_cap)
         cap = x->ring_cap > x->window / 2 ? x->window : x->ring_cap * 2;
     if (cap > x->window)
         cap = x->window;
-    double *r = cts_realloc(x->ring, (size_t)cap * sizeof *r);
+    cts_qval *r = cts_realloc(x->ring, (size_t)cap * sizeof *r);
     if (!r)
         return CTS_ENOMEM;
     x->ring = r;
@@ -279,32 +315,31 @@ static double ring_mean(const q_xform *x)
         return INFINITY;
     if (x->ring_ninf)
         return -INFINITY;
-    return x->ring_sum / (double)x->ring_len;
+    /* no floats: 0 + exact integer sum; no integers: the float sum */
+    return ((x->ring_sum + x->ring_comp) + (double)ring_isum(x)) / (double)x->ring_len;
 }
 
-static int push_mavg(q_xform *x, int64_t ts, const cts_qval *in, cts_qval *out)
+static int push_mavg(q_xform *x, const cts_qval *in, cts_qval *out)
 {
-    double v = as_f64(in);
     if (x->ring_len < x->window) {
         if (x->ring_len == x->ring_cap) {
             int rc = ring_grow(x);
             if (rc)
                 return rc;
         }
-        x->ring[x->ring_len++] = v;
-        ring_count(x, v, 1);
+        x->ring[x->ring_len++] = *in;
+        ring_count(x, in, 1);
         if (x->ring_len < x->window)
             return 0;
         x->ring_pos = 0;
     } else {
-        ring_count(x, x->ring[x->ring_pos], -1);
-        x->ring[x->ring_pos] = v;
-        ring_count(x, v, 1);
+        ring_count(x, &x->ring[x->ring_pos], -1);
+        x->ring[x->ring_pos] = *in;
+        ring_count(x, in, 1);
         x->ring_pos = x->ring_pos + 1 == x->window ? 0 : x->ring_pos + 1;
         if (x->ring_pos == 0)
             ring_resum(x);
     }
-    (void)ts;
     out->type = CTS_Q_FLOAT;
     out->v.f = ring_mean(x);
     return 1;
@@ -322,7 +357,7 @@ int q_xform_push(q_xform *x, int64_t ts_ns, const cts_qval *in, cts_qval *out)
         return CTS_ETYPE;
     switch (x->xf) {
     case Q_XF_MOVING_AVERAGE:
-        return push_mavg(x, ts_ns, in, out);
+        return push_mavg(x, in, out);
     case Q_XF_CUMULATIVE_SUM:
         return push_cumsum(x, in, out);
     default:
