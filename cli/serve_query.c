@@ -26,7 +26,6 @@
 #include "serve.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum { QF_DB, QF_EPOCH, QF_PRETTY, QF_CHUNKED, QF_CHUNK_SIZE, QF_RP, QF_COUNT };
@@ -158,74 +157,101 @@ typedef struct qparams {
     cts_qepoch epoch;
 } qparams;
 
-/* Until the query executor lands: CREATE DATABASE x, DROP DATABASE x and
- * SHOW DATABASES, one statement, answered by hand. */
-static bool word(const char **p, const char *w)
+/* chunked=true: one JSON object per statement, each from an encoder of
+ * its own, so a client can read statement by statement. */
+typedef struct chunker {
+    cts_qenc_opts eo;
+    outbuf *out;
+    cts_qenc *enc;
+    const cts_qsink *inner;
+} chunker;
+
+static int ch_statement_begin(void *ctx, uint32_t id)
 {
-    while (**p == ' ')
-        (*p)++;
-    size_t n = strlen(w);
-    if (strncasecmp(*p, w, n) != 0 || ((*p)[n] && (*p)[n] != ' '))
-        return false;
-    *p += n;
-    return true;
+    chunker *k = ctx;
+    if (!k->enc) {
+        int rc = cts_qenc_create(&k->eo, out_write, k->out, &k->enc);
+        if (rc)
+            return rc;
+        k->inner = cts_qenc_sink(k->enc);
+    }
+    return k->inner->statement_begin(k->inner->ctx, id);
 }
 
-static int interim_show(serve_req *r, outbuf *out)
+static int ch_series_begin(void *ctx, const cts_qseries *s)
 {
-    cts_strlist *l = NULL;
-    int rc = cts_dbset_list(r->st->dbs, &l);
-    if (rc)
-        return rc;
-    char buf[256];
-    static const char head[] = "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":"
-                               "\"databases\",\"columns\":[\"name\"]";
-    rc = out_write(out, head, sizeof head - 1);
-    for (size_t i = 0; rc == 0 && i < l->count; i++) {
-        int n = snprintf(buf, sizeof buf, "%s[\"%.*s\"]", i ? "," : ",\"values\":[",
-                         (int)l->items[i].len, l->items[i].ptr);
-        rc = out_write(out, buf, (size_t)n);
-    }
+    chunker *k = ctx;
+    return k->inner->series_begin(k->inner->ctx, s);
+}
+
+static int ch_row(void *ctx, const cts_qval *v)
+{
+    chunker *k = ctx;
+    return k->inner->row(k->inner->ctx, v);
+}
+
+static int ch_series_end(void *ctx)
+{
+    chunker *k = ctx;
+    return k->inner->series_end(k->inner->ctx);
+}
+
+static int ch_statement_end(void *ctx, uint32_t id, const char *error)
+{
+    chunker *k = ctx;
+    int rc = k->inner->statement_end(k->inner->ctx, id, error);
     if (rc == 0)
-        rc = out_write(out, l->count ? "]}]}]}\n" : "}]}]}\n", l->count ? 7 : 6);
-    cts_free(l);
+        rc = cts_qenc_finish(k->enc);
+    cts_qenc_destroy(k->enc);
+    k->enc = NULL;
     return rc;
 }
 
+static int run_query(serve_req *r, const char *text, size_t len, const qparams *p,
+                     const cts_qsink *sink, char *err, size_t errcap)
+{
+    cts_query_opts o;
+    cts_query_opts_init(&o);
+    o.db = p->db && *p->db ? p->db : NULL;
+    o.read_only = p->read_only;
+    o.timeout_ms = r->st->cfg.query_timeout_ms;
+    o.max_statement_bytes = r->st->cfg.max_query_bytes;
+    cts_query_error qe;
+    memset(&qe, 0, sizeof qe);
+    int rc = cts_query_run(r->st->dbs, text, len, &o, sink, &qe);
+    if (rc && qe.msg[0])
+        snprintf(err, errcap, "%s", qe.msg);
+    return rc;
+}
+
+/* Parse (400 on error), then run into `out`. */
 static int execute(serve_req *r, const char *text, size_t len, const qparams *p, outbuf *out,
                    char *err, size_t errcap)
 {
-    char *t = cts_malloc(len + 1), name[CTS_DB_NAME_MAX + 3];
-    (void)errcap;
-    if (!t)
-        return CTS_ENOMEM;
-    memcpy(t, text, len);
-    t[len] = '\0';
-    const char *s = t;
-    int rc = 0;
-    if (word(&s, "SHOW") && word(&s, "DATABASES") && !*s) {
-        rc = interim_show(r, out);
-    } else if ((s = t, word(&s, "CREATE") || (s = t, word(&s, "DROP"))) && word(&s, "DATABASE") &&
-               sscanf(s, " %66[A-Za-z0-9_\"-]", name) == 1) {
-        bool create = strncasecmp(t, "CREATE", 6) == 0;
-        char *n = name[0] == '"' ? name + 1 : name;
-        n[strcspn(n, "\"")] = '\0';
-        if (p->read_only)
-            rc = CTS_EINVAL;
-        else
-            rc = create ? cts_dbset_create(r->st->dbs, n) : cts_dbset_drop(r->st->dbs, n);
-        char buf[256];
-        int m = rc ? snprintf(buf, sizeof buf,
-                              "{\"results\":[{\"statement_id\":0,\"error\":\"%s\"}]}\n",
-                              rc == CTS_EINVAL ? "invalid name, or a write on GET or without admin"
-                                               : cts_strerror(rc))
-                   : snprintf(buf, sizeof buf, "{\"results\":[{\"statement_id\":0}]}\n");
-        rc = out_write(out, buf, (size_t)m);
-    } else {
-        snprintf(err, 128, "error parsing query: the query layer is not built yet");
-        rc = CTS_EPARSE;
+    cts_query_error qe;
+    memset(&qe, 0, sizeof qe);
+    if (cts_query_check(text, len, &qe) == CTS_EPARSE) {
+        snprintf(err, errcap, "%s", qe.msg);
+        return CTS_EPARSE;
     }
-    cts_free(t);
+    chunker k = {.out = out};
+    cts_qenc_opts_init(&k.eo);
+    k.eo.format = p->csv ? CTS_QFMT_CSV : CTS_QFMT_JSON;
+    k.eo.epoch = p->epoch;
+    k.eo.pretty = p->pretty;
+    if (p->chunked && !p->csv) {
+        cts_qsink sink = {&k,     ch_statement_begin, ch_series_begin,
+                          ch_row, ch_series_end,      ch_statement_end};
+        int rc = run_query(r, text, len, p, &sink, err, errcap);
+        cts_qenc_destroy(k.enc); /* left open by an aborted statement */
+        return rc;
+    }
+    int rc = cts_qenc_create(&k.eo, out_write, out, &k.enc);
+    if (rc == 0)
+        rc = run_query(r, text, len, p, cts_qenc_sink(k.enc), err, errcap);
+    if (rc == 0)
+        rc = cts_qenc_finish(k.enc);
+    cts_qenc_destroy(k.enc);
     return rc;
 }
 
@@ -286,8 +312,10 @@ static void set_params(serve_req *r, struct MHD_Connection *c, const char *metho
     p->csv = want_csv(c);
     p->read_only = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                    (r->st->auth_enabled && r->user->priv != SERVE_PRIV_ADMIN);
+    const char *e = param(r, c, QF_EPOCH);
     p->epoch = CTS_QEPOCH_RFC3339;
-    (void)param(r, c, QF_EPOCH);
+    if (e && *e && cts_qepoch_parse(e, &p->epoch) != 0)
+        p->epoch = CTS_QEPOCH_NS; /* InfluxDB: an unknown epoch leaves nanoseconds */
 }
 
 static enum MHD_Result query_answer(serve_req *r, struct MHD_Connection *c, const char *method)

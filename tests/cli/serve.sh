@@ -152,6 +152,38 @@ check "413 gzip bomb" test "$(code bomb)" = 413
 req w2 -XPOST "$URL/write?db=city" --data-binary 'air,city=paris,sensor=p1 pm25=7 1764547200000000000'
 check "server fine after 413s" test "$(code w2)" = 204
 
+# /query: JSON, epoch, several statements, chunked, CSV, POST forms, errors
+Q() { curl -s -G "$URL/query" --data-urlencode "q=$1" "${@:2}"; }
+check "SELECT JSON" test "$(Q "SELECT pm25 FROM air WHERE sensor = 'a2'" --data-urlencode db=city)" = \
+  '{"results":[{"statement_id":0,"series":[{"name":"air","columns":["time","pm25"],"values":[["2025-12-01T00:00:00Z",13.5]]}]}]}'
+check "epoch=s" test "$(Q "SELECT pm25 FROM air WHERE sensor = 'a2'" --data-urlencode db=city --data-urlencode epoch=s)" = \
+  '{"results":[{"statement_id":0,"series":[{"name":"air","columns":["time","pm25"],"values":[[1764547200,13.5]]}]}]}'
+check "two statements" test "$(Q "SELECT count(pm25) FROM air WHERE sensor = 'a2'; SELECT max(pm25) FROM air WHERE sensor = 'a2'" --data-urlencode db=city)" = \
+  '{"results":[{"statement_id":0,"series":[{"name":"air","columns":["time","count"],"values":[["1970-01-01T00:00:00Z",1]]}]},{"statement_id":1,"series":[{"name":"air","columns":["time","max"],"values":[["2025-12-01T00:00:00Z",13.5]]}]}]}'
+Q "SELECT pm25 FROM air WHERE sensor = 'a2'; SELECT pm25 FROM air WHERE sensor = 'a1'" --data-urlencode db=city --data-urlencode chunked=true > "$T/chunked"
+check "chunked: one object per statement" test "$(wc -l < "$T/chunked")" -eq 2
+check "chunked: second object" grep -q '^{"results":\[{"statement_id":1,' "$T/chunked"
+check "CSV" test "$(Q "SELECT pm25 FROM air WHERE sensor = 'a2'" --data-urlencode db=city -H 'Accept: application/csv')" = \
+  "$(printf 'name,tags,time,pm25\nair,,1764547200000000000,13.5')"
+req qpost -XPOST "$URL/query?db=city" --data-urlencode "q=SELECT pm25 FROM air WHERE sensor = 'a2'"
+check "POST form query 200" test "$(code qpost)" = 200
+check "POST form query result" has "$T/qpost.b" '13.5]]'
+req qmulti -XPOST "$URL/query" -F db=city -F "q=SELECT pm25 FROM air WHERE sensor = 'a2'"
+check "multipart form query" has "$T/qmulti.b" '13.5]]'
+req qparse -G "$URL/query" --data-urlencode "q=SELEC pm25 FROM air"
+check "parse error 400" test "$(code qparse)" = 400
+check "parse error message" has "$T/qparse.b" '{"error":"error parsing query: found SELEC'
+req qnoq "$URL/query?db=city"
+check "missing q 400" test "$(code qnoq)" = 400
+check "missing q message" test "$(body qnoq)" = '{"error":"missing required parameter \"q\""}'
+req qget -G "$URL/query" --data-urlencode "q=DROP DATABASE city"
+check "DROP on GET: 200" test "$(code qget)" = 200
+check "DROP on GET: refused inside the JSON" has "$T/qget.b" '"error":'
+req qput -XPUT "$URL/query?q=SHOW+DATABASES"
+check "PUT /query 405" test "$(code qput)" = 405
+req qdbs -XPOST "$URL/query" --data-urlencode "q=CREATE DATABASE other; SHOW DATABASES"
+check "CREATE then SHOW DATABASES" has "$T/qdbs.b" '"values":[["city"],["other"]]'
+
 # metrics
 req metrics "$URL/metrics"
 check "metrics 200" test "$(code metrics)" = 200
@@ -169,25 +201,6 @@ check "stop logged" has "$T/main.log" "every database flushed"
 n=$(count_points "$T/data" city)
 check "points persisted ($n)" test "$n" -eq 11
 
-# throttling, timeouts and the Unix socket on a second server
-start lim --data "$T/data" --max-body-bytes 1000000 --max-inflight-bytes 1000 --read-timeout 1 \
-  --unix "$T/sock"
-head -c 5000 /dev/zero | tr '\0' '#' > "$T/5k"
-req thr -XPOST "$URL/write?db=city" --data-binary @"$T/5k"
-check "in-flight budget 503" test "$(code thr)" = 503
-check "503 Retry-After" grep -qi '^Retry-After: 1' "$T/thr.h"
-exec 3<> /dev/tcp/127.0.0.1/"${URL##*:}"
-printf 'POST /write?db=city HTTP/1.1\r\nHost: x\r\n' >&3
-t0=$(date +%s)
-timeout 10 cat <&3 > /dev/null
-exec 3>&-
-check "idle connection closed by the read timeout" test $(($(date +%s) - t0)) -le 5
-req usock --unix-socket "$T/sock" http://localhost/ping
-check "unix socket ping" test "$(code usock)" = 204
-stop "$PID"
-check "second server exit 0" test "$STATUS" -eq 0
-check "unix socket removed" test ! -e "$T/sock"
-
 # graceful stop: an upload in flight when SIGTERM arrives still lands
 start drain --data "$T/data"
 for i in $(seq 0 1999); do
@@ -203,6 +216,30 @@ check "in-flight write answered 204 during stop" test "$(cat "$T/slow.code")" = 
 check "drain exit 0" test "$STATUS" -eq 0
 n=$(count_points "$T/data" city)
 check "in-flight points persisted ($n)" test "$n" -eq 2011
+
+# throttling, timeouts and the Unix socket on a second server
+start lim --data "$T/data" --max-body-bytes 1000000 --max-inflight-bytes 1000 --read-timeout 1 \
+  --unix "$T/sock" --max-query-bytes 100 --max-result-bytes 1024
+req qlong -G "$URL/query" --data-urlencode "q=SELECT pm25 FROM air WHERE city = '$(head -c 200 /dev/zero | tr '\0' x)'"
+check "query text limit 413" test "$(code qlong)" = 413
+req qbig -G "$URL/query" --data-urlencode "q=SELECT * FROM slow" --data-urlencode db=city
+check "result limit: 200 with an error" test "$(code qbig)" = 200
+check "result limit named" has "$T/qbig.b" "max-result-bytes"
+head -c 5000 /dev/zero | tr '\0' '#' > "$T/5k"
+req thr -XPOST "$URL/write?db=city" --data-binary @"$T/5k"
+check "in-flight budget 503" test "$(code thr)" = 503
+check "503 Retry-After" grep -qi '^Retry-After: 1' "$T/thr.h"
+exec 3<> /dev/tcp/127.0.0.1/"${URL##*:}"
+printf 'POST /write?db=city HTTP/1.1\r\nHost: x\r\n' >&3
+t0=$(date +%s)
+timeout 10 cat <&3 > /dev/null
+exec 3>&-
+check "idle connection closed by the read timeout" test $(($(date +%s) - t0)) -le 5
+req usock --unix-socket "$T/sock" http://localhost/ping
+check "unix socket ping" test "$(code usock)" = 204
+stop "$PID"
+check "second server exit 0" test "$STATUS" -eq 0
+check "unix socket removed" test ! -e "$T/sock"
 
 # authentication
 hash() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
