@@ -48,6 +48,8 @@ int main(int argc, char **argv)
         rc = bench_engine_register();
     if (rc == 0)
         rc = bench_lineproto_register();
+    if (rc == 0)
+        rc = bench_query_register();
     if (rc != 0) {
         fprintf(stderr, "%s: registering benchmarks: %s\n", argv[0], cts_strerror(rc));
         return 1;

@@ -31,4 +31,8 @@ CTS_MUST_USE int bench_engine_register(void);
  * parsing throughput (bench_lineproto.c). Returns 0 or CTS_ENOMEM. */
 CTS_MUST_USE int bench_lineproto_register(void);
 
+/* query/<name>: the query language's suite on the dataset of
+ * CTS_BENCH_QUERY_DATA (bench_query.c). Returns 0 or CTS_ENOMEM. */
+CTS_MUST_USE int bench_query_register(void);
+
 #endif

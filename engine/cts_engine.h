@@ -354,6 +354,12 @@ typedef struct cts_column_info {
  * stops the walk and is returned. */
 int cts_db_columns(cts_db *db, int (*fn)(void *ctx, const cts_column_info *ci), void *ctx);
 
+/* What column (series_id, field_id) holds; CTS_ENOTFOUND when the series
+ * never had the field. Costs one lookup and a pass over the column's block
+ * list. */
+CTS_MUST_USE int cts_db_column_info(cts_db *db, uint32_t series_id, uint32_t field_id,
+                                    cts_column_info *ci);
+
 /* The measurement, name and type of field `field_id`, copied (NUL-
  * terminated) into m[0..m_cap) and name[0..name_cap). Errors:
  * CTS_ENOTFOUND, CTS_ENOSPACE. */

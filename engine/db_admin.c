@@ -298,6 +298,16 @@ int cts_db_columns(cts_db *db, int (*fn)(void *ctx, const cts_column_info *ci), 
     return rc;
 }
 
+int cts_db_column_info(cts_db *db, uint32_t series_id, uint32_t field_id, cts_column_info *ci)
+{
+    pthread_rwlock_rdlock(&db->lock);
+    const column *c = db_column_find(db, series_id, field_id);
+    if (c)
+        column_info(c, ci);
+    pthread_rwlock_unlock(&db->lock);
+    return c ? 0 : CTS_ENOTFOUND;
+}
+
 static int copy_cstr(cts_str s, char *dst, size_t cap)
 {
     if (s.len + 1 > cap)

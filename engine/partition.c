@@ -22,6 +22,8 @@
  */
 #include "partition.h"
 
+#include <sys/mman.h>
+
 #include "column.h"
 #include "storage_int.h"
 
@@ -144,7 +146,7 @@ int part_append(part *p, struct cts_io *io, const uint8_t *blk, uint32_t len, bl
         return rc;
     ref->offset = p->seg_len;
     ref->len = len;
-    p->seg_len += len;
+    __atomic_store_n(&p->seg_len, p->seg_len + len, __ATOMIC_RELEASE);
     uint8_t body[ADD_LEN];
     put_add(body, ref);
     return queue_record(p, body, ADD_LEN);
@@ -481,10 +483,43 @@ void part_ref(part *p)
     atomic_fetch_add(&p->refs, 1);
 }
 
+/* Address space reserved for a segment's mapping: blocks past it are read
+ * with pread. Reserving is free; only touched pages cost memory. */
+#define PART_MAP_BYTES (4ull << 30)
+
+static uint8_t map_none; /* the "mmap failed" marker; never written */
+
+/* The segment's mapping, made on first use; NULL when unavailable (a
+ * test VFS, or mmap refused). Racing threads agree on one mapping. */
+static const uint8_t *part_map(part *p)
+{
+    uint8_t *m = atomic_load_explicit(&p->map, memory_order_acquire);
+    if (!m) {
+        uint8_t *want = &map_none;
+        if (p->vfs == cts_vfs_posix()) {
+            void *n = mmap(NULL, PART_MAP_BYTES, PROT_READ, MAP_SHARED, p->seg_fd, 0);
+            if (n != MAP_FAILED)
+                want = n;
+        }
+        uint8_t *expected = NULL;
+        if (atomic_compare_exchange_strong(&p->map, &expected, want)) {
+            m = want;
+        } else {
+            if (want != &map_none)
+                munmap(want, PART_MAP_BYTES);
+            m = expected;
+        }
+    }
+    return m == &map_none ? NULL : m;
+}
+
 void part_unref(part *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
+    uint8_t *m = atomic_load(&p->map);
+    if (m && m != &map_none)
+        munmap(m, PART_MAP_BYTES);
     if (p->seg_fd >= 0)
         p->vfs->close(p->vfs->ctx, p->seg_fd);
     if (p->idx_fd >= 0)
@@ -493,15 +528,37 @@ void part_unref(part *p)
     cts_free(p);
 }
 
+/* The block's bytes: inside the mapping when it covers them (*owned
+ * NULL), else read into a buffer the caller frees (*owned). */
+static int block_bytes(part *p, const blockref *ref, const uint8_t **bytes, uint8_t **owned)
+{
+    const uint8_t *m = part_map(p);
+    uint64_t end = ref->offset + ref->len;
+    *owned = NULL;
+    if (m && end <= PART_MAP_BYTES && end <= __atomic_load_n(&p->seg_len, __ATOMIC_ACQUIRE)) {
+        *bytes = m + ref->offset;
+        return 0;
+    }
+    uint8_t *buf = cts_malloc(ref->len ? ref->len : 1);
+    if (!buf)
+        return CTS_ENOMEM;
+    int rc = part_read(p, ref->offset, ref->len, buf);
+    if (rc) {
+        cts_free(buf);
+        return rc;
+    }
+    *bytes = *owned = buf;
+    return 0;
+}
+
 int part_load(part *p, const blockref *ref, struct cts_run *out, char *errmsg, size_t errcap)
 {
-    uint8_t *buf = cts_malloc(ref->len ? ref->len : 1);
+    const uint8_t *buf = NULL;
+    uint8_t *owned = NULL;
     cts_block_info info;
     cts_block_output o;
-    int rc = CTS_ENOMEM;
-    if (!buf)
-        return rc;
-    if ((rc = part_read(p, ref->offset, ref->len, buf)))
+    int rc = block_bytes(p, ref, &buf, &owned);
+    if (rc)
         goto fail;
     if ((rc = cts_block_info_read(buf, ref->len, &info)) < 0)
         goto fail;
@@ -515,13 +572,13 @@ int part_load(part *p, const blockref *ref, struct cts_run *out, char *errmsg, s
     if ((rc = cts_block_decode(buf, ref->len, &o)) < 0)
         goto fail;
     out->count = (uint32_t)rc;
-    cts_free(buf);
+    cts_free(owned);
     return 0;
 fail:
     if (rc != CTS_ENOMEM)
         snprintf(errmsg, errcap,
                  "%s/segment: block at offset %" PRIu64 " (series %u, field %u): %s", p->dir,
                  ref->offset, ref->series_id, ref->field_id, cts_strerror(rc));
-    cts_free(buf);
+    cts_free(owned);
     return rc;
 }

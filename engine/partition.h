@@ -55,6 +55,10 @@ typedef struct part {
     cts_buf idx_pending; /* index records not yet written */
     bool dirty;          /* written since the last checkpoint */
     atomic_int refs;     /* 1 for the engine + one per pinning cursor */
+    /* Read-only shared mapping of the segment (the real file system only),
+     * made at the first block load: NULL not yet, part_map_none() when
+     * mmap failed. Reads through it stay below seg_len, never past EOF. */
+    _Atomic(uint8_t *) map;
     const cts_vfs *vfs;
     char dir[];
 } part;

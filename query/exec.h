@@ -156,6 +156,22 @@ int q_where_split(q_ctx *ctx, const q_expr *where, q_plan *plan, q_cexpr **tag_c
 int q_select_series(q_ctx *ctx, cts_db *db, cts_str m, const q_cexpr *tag_cond, uint32_t **ids,
                     uint32_t *n);
 
+/* A field condition that is an AND of `field op number` on one float
+ * column, evaluated a chunk at a time (vfilter.c). */
+#define Q_VFILTER_MAX 8
+typedef struct q_vfilter {
+    uint32_t n;
+    int col;
+    q_op op[Q_VFILTER_MAX];
+    double k[Q_VFILTER_MAX];
+} q_vfilter;
+
+/* True (f filled) when the condition has that shape. */
+bool q_vfilter_compile(const q_cexpr *cond, const q_plan *plan, q_vfilter *f);
+/* Copy the points that pass to ots/ov (capacity n); returns how many. */
+uint32_t q_vfilter_apply(const q_vfilter *f, const int64_t *ts, const double *v, uint32_t n,
+                         int64_t *ots, double *ov);
+
 /* ------------------------------------------------------------------------
  * Rows: the columns of one series joined by time (rows.c).
  * ------------------------------------------------------------------------ */

@@ -18,6 +18,8 @@
 
 #include <string.h>
 
+#define Q_MAX_OUTS_SCAN 1024 /* plan.c's Q_MAX_OUTS */
+
 int64_t q_bucket_start(int64_t ts, int64_t interval, int64_t offset)
 {
     offset %= interval;
@@ -27,82 +29,6 @@ int64_t q_bucket_start(int64_t ts, int64_t interval, int64_t offset)
         q--;
     __int128 b = q * interval + offset;
     return b < INT64_MIN ? INT64_MIN : b > INT64_MAX ? INT64_MAX : (int64_t)b;
-}
-
-/* ---- the data range of each column, from the engine's column list ---- */
-
-typedef struct crange {
-    uint64_t key; /* series << 32 | field, 0: empty slot */
-    int64_t min_ts, max_ts;
-} crange;
-
-typedef struct cmap {
-    crange *slots;
-    size_t cap;
-} cmap;
-
-static uint64_t ckey(uint32_t series, uint32_t field)
-{
-    return ((uint64_t)series << 32 | field) + 1; /* never 0 */
-}
-
-static size_t slot_of(const cmap *m, uint64_t key)
-{
-    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (m->cap - 1);
-    while (m->slots[i].key && m->slots[i].key != key)
-        i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-typedef struct cwalk {
-    cmap *m;
-    size_t n;
-} cwalk;
-
-static int count_col(void *arg, const cts_column_info *ci)
-{
-    (void)ci;
-    ((cwalk *)arg)->n++;
-    return 0;
-}
-
-static int put_col(void *arg, const cts_column_info *ci)
-{
-    cmap *m = ((cwalk *)arg)->m;
-    if (ci->points_sealed + ci->head_points == 0)
-        return 0;
-    uint64_t k = ckey(ci->series_id, ci->field_id);
-    size_t i = slot_of(m, k);
-    if (m->slots[i].key == 0 && ((cwalk *)arg)->n-- == 0)
-        return 1; /* more columns appeared than counted: the caller retries */
-    m->slots[i] = (crange){k, ci->min_ts, ci->max_ts};
-    return 0;
-}
-
-static int cmap_build(q_ctx *ctx, cts_db *db, cmap *m)
-{
-    for (int attempt = 0; attempt < 4; attempt++) {
-        cwalk w = {m, 0};
-        (void)cts_db_columns(db, count_col, &w);
-        size_t cap = 16;
-        while (cap < w.n * 2 + 64)
-            cap *= 2;
-        m->cap = cap;
-        m->slots = q_arena_alloc(ctx->arena, cap * sizeof *m->slots);
-        if (!m->slots)
-            return q_fail(ctx, CTS_ENOMEM, "out of memory");
-        memset(m->slots, 0, cap * sizeof *m->slots);
-        w.n = cap / 2;
-        if (cts_db_columns(db, put_col, &w) == 0)
-            return 0;
-    }
-    return q_fail(ctx, CTS_EBUSY, "the database changed too fast to plan the query");
-}
-
-static const crange *cmap_get(const cmap *m, uint32_t series, uint32_t field)
-{
-    const crange *r = &m->slots[slot_of(m, ckey(series, field))];
-    return r->key ? r : NULL;
 }
 
 /* ---- per-group state ---- */
@@ -116,18 +42,20 @@ typedef struct gstate {
 } gstate;
 
 /* The group's data range within [tmin, tmax]; false when it has none. */
-static bool group_range(const q_plan *plan, const q_group *g, const cmap *m, int64_t *lo,
-                        int64_t *hi)
+static bool group_range(const q_plan *plan, const q_group *g, int64_t *lo, int64_t *hi)
 {
     bool any = false;
     for (uint32_t s = 0; s < g->nseries; s++)
-        for (uint32_t o = 0; o < plan->nouts; o++) {
-            const q_col *c = &plan->cols[plan->outs[o].col];
-            const crange *r = c->exists ? cmap_get(m, g->series[s], c->field_id) : NULL;
-            if (!r || r->max_ts < plan->tmin || r->min_ts > plan->tmax)
+        for (uint32_t c = 0; c < plan->ncols; c++) {
+            const q_col *col = &plan->cols[c];
+            cts_column_info ci;
+            if (!col->exists || cts_db_column_info(plan->db, g->series[s], col->field_id, &ci) ||
+                ci.points_sealed + ci.head_points == 0)
                 continue;
-            int64_t a = r->min_ts < plan->tmin ? plan->tmin : r->min_ts;
-            int64_t b = r->max_ts > plan->tmax ? plan->tmax : r->max_ts;
+            if (ci.max_ts < plan->tmin || ci.min_ts > plan->tmax)
+                continue;
+            int64_t a = ci.min_ts < plan->tmin ? plan->tmin : ci.min_ts;
+            int64_t b = ci.max_ts > plan->tmax ? plan->tmax : ci.max_ts;
             if (!any || a < *lo)
                 *lo = a;
             if (!any || b > *hi)
@@ -265,15 +193,39 @@ static bool stats_fit(q_fn fn, cts_type t)
     return num;
 }
 
-/* Read column c of one series into the outs on it. */
-static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t series, int c,
-                       const uint32_t *os, uint32_t nos)
+/* Scratch for filtered chunks (one per scanning thread). */
+typedef struct scratch {
+    int64_t *ts;
+    double *v;
+    uint32_t cap;
+} scratch;
+
+static int filter_chunk(const q_vfilter *vf, scratch *sc, cts_chunk *ch)
 {
-    const q_col *col0 = &plan->cols[c];
-    bool stats_ok = plan->field_cond == NULL;
-    for (uint32_t k = 0; k < nos; k++)
-        stats_ok &= stats_fit(plan->outs[os[k]].fn, col0->type);
+    if (ch->count > sc->cap) {
+        int64_t *t = cts_realloc(sc->ts, ch->count * sizeof *t);
+        if (t)
+            sc->ts = t;
+        double *v = t ? cts_realloc(sc->v, ch->count * sizeof *v) : NULL;
+        if (!v)
+            return CTS_ENOMEM;
+        sc->v = v;
+        sc->cap = ch->count;
+    }
+    ch->count = q_vfilter_apply(vf, ch->ts, ch->v.f, ch->count, sc->ts, sc->v);
+    ch->ts = sc->ts;
+    ch->v.f = sc->v;
+    return 0;
+}
+
+/* Read column c of one series into the outs on it, through vf when set. */
+static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t series, int c,
+                       const uint32_t *os, uint32_t nos, const q_vfilter *vf, scratch *sc)
+{
     const q_col *col = &plan->cols[c];
+    bool stats_ok = vf == NULL;
+    for (uint32_t k = 0; k < nos; k++)
+        stats_ok &= stats_fit(plan->outs[os[k]].fn, col->type);
     int64_t t1 = plan->tmax == Q_NS_MAX ? Q_NS_MAX : plan->tmax + 1;
     cts_cursor *cur;
     int rc = cts_cursor_open(plan->db, series, col->field_id, plan->tmin, t1, stats_ok, &cur);
@@ -287,6 +239,8 @@ static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t seri
         if (ch.stats && (rc = add_stats(plan, gs, os, nos, ch.stats, &done)))
             break;
         if (done < nos && ch.stats && (rc = cts_cursor_load(cur, &ch)) < 0)
+            break;
+        if (done < nos && vf && (rc = filter_chunk(vf, sc, &ch)))
             break;
         if (done < nos && (rc = add_points(plan, gs, os + done, nos - done, &ch, col->type)))
             break;
@@ -362,31 +316,51 @@ static int scan_rows(q_ctx *ctx, const q_plan *plan, gstate *gs, const q_group *
     return rc < 0 ? rc : 0;
 }
 
-static int scan_group(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate *gs)
+/* Every aggregate reads the condition's one float column: filter chunks. */
+static bool vector_filter(const q_plan *plan, q_vfilter *vf)
 {
-    uint32_t *os = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *os);
-    if (!os)
-        return q_fail(ctx, CTS_ENOMEM, "out of memory");
-    for (uint32_t si = 0; si < g->nseries; si++) {
-        if (plan->field_cond) {
-            int rc = scan_rows(ctx, plan, gs, g, si);
-            if (rc)
-                return rc;
+    if (!q_vfilter_compile(plan->field_cond, plan, vf))
+        return false;
+    for (uint32_t o = 0; o < plan->nouts; o++)
+        if (plan->outs[o].col != vf->col)
+            return false;
+    return true;
+}
+
+/* Series [s0, s1) of group g into gs. */
+static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate *gs, uint32_t s0,
+                       uint32_t s1)
+{
+    uint32_t os[Q_MAX_OUTS_SCAN];
+    q_vfilter vf;
+    bool vec = plan->field_cond && vector_filter(plan, &vf);
+    scratch sc = {0};
+    int rc = 0;
+    for (uint32_t si = s0; rc == 0 && si < s1; si++) {
+        if (plan->field_cond && !vec) {
+            rc = scan_rows(ctx, plan, gs, g, si);
             continue;
         }
-        for (uint32_t c = 0; c < plan->ncols; c++) {
+        for (uint32_t c = 0; rc == 0 && c < plan->ncols; c++) {
             uint32_t nos = 0;
-            for (uint32_t o = 0; o < plan->nouts; o++)
+            for (uint32_t o = 0; o < plan->nouts && nos < Q_MAX_OUTS_SCAN; o++)
                 if (plan->outs[o].col == (int)c)
                     os[nos++] = o;
-            if (nos == 0 || !plan->cols[c].exists)
-                continue;
-            int rc = scan_column(ctx, plan, gs, g->series[si], (int)c, os, nos);
-            if (rc)
-                return rc;
+            if (nos && plan->cols[c].exists)
+                rc = scan_column(ctx, plan, gs, g->series[si], (int)c, os, nos, vec ? &vf : NULL,
+                                 &sc);
         }
     }
-    return 0;
+    cts_free(sc.ts);
+    cts_free(sc.v);
+    if (rc == CTS_ENOMEM && !ctx->err[0])
+        q_fail(ctx, rc, "out of memory");
+    return rc;
+}
+
+static int scan_group(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate *gs)
+{
+    return scan_series(ctx, plan, g, gs, 0, g->nseries);
 }
 
 /* ---- output ---- */
@@ -542,10 +516,10 @@ static int emit_single(q_emitter *e, const gstate *gs)
     return q_emitter_row(e, t, vals);
 }
 
-static int run_group(q_ctx *ctx, const q_plan *plan, const q_group *g, const cmap *m, q_slimit *sl)
+static int run_group(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *sl)
 {
     int64_t lo = 0, hi = 0;
-    if (!group_range(plan, g, m, &lo, &hi))
+    if (!group_range(plan, g, &lo, &hi))
         return 0;
     gstate gs;
     q_emitter e;
@@ -581,9 +555,8 @@ int q_exec_agg(q_ctx *ctx, q_plan *plan, q_slimit *sl)
                       "aggregate transformations (%s of an aggregate) "
                       "require a GROUP BY time interval",
                       plan->outs[0].name.ptr);
-    cmap m;
-    int rc = cmap_build(ctx, plan->db, &m);
+    int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < plan->ngroups && sl->left != 0; i++)
-        rc = run_group(ctx, plan, &plan->groups[i], &m, sl);
+        rc = run_group(ctx, plan, &plan->groups[i], sl);
     return rc;
 }

@@ -1,0 +1,159 @@
+/*
+ * bench_query.c: query/<name>, the query language's benchmark suite on a
+ * real dataset (issue 8's queries). The dataset is too large to build per
+ * run, so the benchmarks read the data directory named by
+ * CTS_BENCH_QUERY_DATA, holding database `bench` as bench/query.sh builds it
+ * (`cityts gen --sensors 280 --duration 7d --seed 7 | cityts ingest`: about
+ * 150 million values, 10,080 series). Without it they skip with a message.
+ *
+ * Each benchmark runs one statement through cts_query_run into a sink that
+ * counts rows (no encoding), so the figure is the executor's. Items per
+ * second are values per second: the number of values the statement reads,
+ * counted once before timing with a count() over the same range.
+ */
+#include "bench_suites.h"
+#include "cts_bench.h"
+#include "cts_query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define START "'2026-11-02T00:00:00Z'"
+#define WEEK_END "'2026-11-09T00:00:00Z'"
+
+typedef struct qcase {
+    const char *name;
+    const char *query;
+    const char *count_query; /* values the query reads; NULL: report none */
+} qcase;
+
+static const qcase cases[] = {
+    {"full_range_stats", "SELECT count(pm25), sum(pm25), min(pm25), max(pm25), mean(pm25) FROM air",
+     "SELECT count(pm25) FROM air"},
+    {"hourly_week_one_city",
+     "SELECT mean(temperature) FROM weather WHERE city = 'lisbon' AND time >= " START
+     " AND time < " WEEK_END " GROUP BY time(1h)",
+     "SELECT count(temperature) FROM weather WHERE city = 'lisbon' AND time >= " START
+     " AND time < " WEEK_END},
+    {"last_point_every_series", "SELECT last(*) FROM /.*/ GROUP BY *", NULL},
+    {"raw_hour_one_sensor",
+     "SELECT * FROM air WHERE sensor = 'lis-air-0007' AND time >= '2026-11-05T12:00:00Z' AND "
+     "time < '2026-11-05T13:00:00Z'",
+     NULL},
+    {"field_predicate_scan", "SELECT count(pm25) FROM air WHERE pm25 > 50",
+     "SELECT count(pm25) FROM air"},
+    {"mean_stddev_15m_by_city",
+     "SELECT mean(pm25), stddev(pm25) FROM air WHERE time >= " START " AND time < " WEEK_END
+     " GROUP BY time(15m), city",
+     "SELECT count(pm25) FROM air WHERE time >= " START " AND time < " WEEK_END},
+};
+
+typedef struct counter {
+    uint64_t rows;
+    int64_t first_int; /* first integer cell seen (a count) */
+    bool have_int;
+    char error[256];
+} counter;
+
+static int c_begin(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    (void)id;
+    return 0;
+}
+static int c_series(void *ctx, const cts_qseries *s)
+{
+    (void)ctx;
+    (void)s;
+    return 0;
+}
+static int c_row(void *ctx, const cts_qval *v)
+{
+    counter *c = ctx;
+    c->rows++;
+    if (!c->have_int && v[1].type == CTS_Q_INT) {
+        c->first_int = v[1].v.i;
+        c->have_int = true;
+    }
+    return 0;
+}
+static int c_end_series(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+static int c_end(void *ctx, uint32_t id, const char *err)
+{
+    (void)id;
+    if (err)
+        snprintf(((counter *)ctx)->error, sizeof((counter *)ctx)->error, "%s", err);
+    return 0;
+}
+
+static int run_query(cts_dbset *set, const char *q, counter *c, char *msg, size_t cap)
+{
+    cts_qsink sink = {c, c_begin, c_series, c_row, c_end_series, c_end};
+    cts_query_opts o;
+    cts_query_opts_init(&o);
+    o.db = "bench";
+    cts_query_error err;
+    memset(c, 0, sizeof *c);
+    int rc = cts_query_run(set, q, strlen(q), &o, &sink, &err);
+    if (rc)
+        snprintf(msg, cap, "%s", err.msg[0] ? err.msg : cts_strerror(rc));
+    else if (c->error[0])
+        snprintf(msg, cap, "%s", c->error), rc = CTS_EINVAL;
+    return rc;
+}
+
+static void query_run(cts_bench_state *st, void *ctx)
+{
+    const qcase *qc = ctx;
+    const char *dir = getenv("CTS_BENCH_QUERY_DATA");
+    char msg[512];
+    if (!dir || !*dir) {
+        cts_bench_skip_with_error(st, "set CTS_BENCH_QUERY_DATA to a data directory built by "
+                                      "bench/query.sh (docs/benchmarks.md)");
+        return;
+    }
+    cts_db_opts o;
+    cts_db_opts_init(&o);
+    o.read_only = true;
+    cts_dbset *set = NULL;
+    if (cts_dbset_open(dir, &o, &set)) {
+        cts_bench_skip_with_error(st, cts_dbset_errmsg());
+        return;
+    }
+    counter c;
+    int64_t values = 0;
+    int rc = qc->count_query ? run_query(set, qc->count_query, &c, msg, sizeof msg) : 0;
+    if (rc == 0 && qc->count_query)
+        values = c.first_int;
+    if (rc == 0)
+        rc = run_query(set, qc->query, &c, msg, sizeof msg); /* warm: opens the db */
+    if (rc) {
+        cts_bench_skip_with_error(st, msg);
+    } else {
+        while (cts_bench_keep_running(st))
+            (void)run_query(set, qc->query, &c, msg, sizeof msg);
+        cts_bench_set_items_processed(st, cts_bench_iterations(st) * values);
+        snprintf(msg, sizeof msg, "rows=%llu", (unsigned long long)c.rows);
+        cts_bench_set_label(st, msg);
+    }
+    (void)cts_dbset_close(set);
+}
+
+int bench_query_register(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "query/%s", cases[i].name);
+        cts_bench *b = cts_bench_register(name, query_run, (void *)(uintptr_t)&cases[i]);
+        b = cts_bench_use_real_time(b);
+        b = cts_bench_time_unit(b, CTS_BENCH_MS);
+        if (!b)
+            return CTS_ENOMEM;
+    }
+    return 0;
+}
