@@ -96,6 +96,8 @@ int q_p_err_found(q_parser *p, const q_token *t, const char *expected)
 }
 
 static void vformat(q_parser *p, const q_token *t, bool with_pos, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void vformat(q_parser *p, const q_token *t, bool with_pos, const char *fmt, va_list ap)
 {
     char what[400];
     vsnprintf(what, sizeof what, fmt, ap);
