@@ -17,10 +17,14 @@
  * float64 (and, among those, the closest). printf's "%.*e" gives the
  * correctly rounded decimal of each length; the shortest length whose
  * rounded decimal (or, at an uneven gap around a power of two, its other
- * neighbour) reads back through strtod is Go's answer.
+ * neighbour) reads back through strtod is Go's answer. Decimals of up to 15
+ * digits are unique, which makes the common case (a sensor's 12.5) one
+ * multiplication and one division, and any other value at most three
+ * printf/strtod rounds.
  */
 #include "encode_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,39 +116,74 @@ void qbuf_free(qbuf *b)
  * Floats, as Go's strconv formats them with precision -1.
  * ------------------------------------------------------------------------ */
 
-/* Shortest digits of a (finite, > 0): digs[0..n) without leading or
- * trailing zeros, value = 0.digs * 10^dp. Returns n. */
-static int shortest_digits(double a, char *digs, int *dp)
+/* digs[0..n) and the decimal point position for m * 10^e10 (m > 0), trailing
+ * zeros dropped. Returns n. */
+static int int_digits(uint64_t m, int e10, char *digs, int *dp)
+{
+    while (m % 10 == 0) {
+        m /= 10;
+        e10++;
+    }
+    int n = snprintf(digs, 24, "%llu", (unsigned long long)m);
+    *dp = e10 + n;
+    return n;
+}
+
+/* Values read from a short decimal (12.5, 0.1, 1013.25): a * 10^k is an
+ * integer below 10^15 that divides back to a exactly. Any decimal of at
+ * most 15 significant digits that reads back as a is the only one (their
+ * spacing is wider than a's rounding interval), so it is the shortest.
+ * Returns n, or 0 when a is not such a value. */
+static int short_decimal_digits(double a, char *digs, int *dp)
+{
+    static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (a >= 1e15 || a < 1e-6)
+        return 0;
+    for (int k = 0; k < 10; k++) {
+        double x = a * p10[k];
+        if (x >= 1e15)
+            return 0;
+        if (x == floor(x) && x / p10[k] == a)
+            return int_digits((uint64_t)x, -k, digs, dp);
+    }
+    return 0;
+}
+
+/* The p-digit decimal nearest a (printf rounds correctly), or, when it does
+ * not read back as a, its neighbour on a's other side (at a power of two
+ * the rounding interval is uneven). Returns n, or 0 when neither reads
+ * back. */
+static int digits_at(double a, int p, char *digs, int *dp)
 {
     char s[48];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(s, sizeof s, "%.*e", p - 1, a);
-        char *ep = strchr(s, 'e');
-        int exp10 = atoi(ep + 1);
-        uint64_t m = 0;
-        for (const char *q = s; q < ep; q++)
-            if (*q >= '0' && *q <= '9')
-                m = m * 10 + (uint64_t)(*q - '0');
-        int e10 = exp10 - (p - 1); /* value = m * 10^e10 */
-        double back = strtod(s, NULL);
-        if (back != a) {
-            /* The other neighbour of a at this length. */
-            m = back < a ? m + 1 : m - 1;
-            snprintf(s, sizeof s, "%llue%d", (unsigned long long)m, e10);
-            if (strtod(s, NULL) != a)
-                continue;
-        }
-        int n = snprintf(digs, 24, "%llu", (unsigned long long)m);
-        while (n > 1 && digs[n - 1] == '0') {
-            n--;
-            e10++;
-        }
-        *dp = e10 + n;
-        return n;
+    snprintf(s, sizeof s, "%.*e", p - 1, a);
+    char *ep = strchr(s, 'e');
+    uint64_t m = 0;
+    for (const char *q = s; q < ep; q++)
+        if (*q >= '0' && *q <= '9')
+            m = m * 10 + (uint64_t)(*q - '0');
+    int e10 = atoi(ep + 1) - (p - 1); /* value = m * 10^e10 */
+    double back = strtod(s, NULL);
+    if (back != a) {
+        m = back < a ? m + 1 : m - 1;
+        snprintf(s, sizeof s, "%llue%d", (unsigned long long)m, e10);
+        if (strtod(s, NULL) != a)
+            return 0;
     }
-    /* 17 digits always round-trip; not reached. */
-    int n = snprintf(digs, 24, "%.0f", 0.0);
-    *dp = 1;
+    return int_digits(m, e10, digs, dp);
+}
+
+/* Shortest digits of a (finite, > 0): digs[0..n) without leading or
+ * trailing zeros, value = 0.digs * 10^dp. Returns n. For a normal double at
+ * most one decimal of 15 digits reads back as a (see short_decimal_digits),
+ * so when the 15-digit one does not, only 16 and 17 digits remain to try
+ * (17 always read back). A subnormal's interval is wide: every length is
+ * tried. */
+static int shortest_digits(double a, char *digs, int *dp)
+{
+    int n = short_decimal_digits(a, digs, dp);
+    for (int p = a < DBL_MIN ? 1 : 15; n == 0 && p <= 17; p++)
+        n = digits_at(a, p, digs, dp);
     return n;
 }
 
@@ -203,7 +242,7 @@ size_t qfmt_float(double f, qfloat_style style, char *dst)
         return k;
     }
     char digs[24];
-    int dp;
+    int dp = 0;
     int n = shortest_digits(a, digs, &dp);
     if (style == QFLOAT_JSON && (a < 1e-6 || a >= 1e21))
         k += fmt_e(dst + k, digs, n, dp, true);

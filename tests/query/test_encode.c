@@ -431,6 +431,40 @@ static const struct {
      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
      "00000000000000000000000"},
+    {0x1.0000000000000p-1017, "7.120236347223045e-307",
+     "0."
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "0000000000000000000000000007120236347223045"},
+    {0x1.0000000000000p-1007, "7.291122019556398e-304",
+     "0."
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "0000000000000000000000007291122019556398"},
+    {0x1.0000000000000p-957, "8.209073602596753e-289",
+     "0."
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "0000000008209073602596753"},
+    {0x1.0000000000000p-921, "5.641232424577593e-278",
+     "0."
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000056"
+     "41232424577593"},
+    {0x1.0000000000000p-808, "5.858190679279809e-244",
+     "0."
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "0000000000000000000000000000000000000000000000000000000005858190679279809"},
+    {0x1.0000000000000p-791, "7.678447687145631e-239",
+     "0."
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+     "00000000000000000000000000000000000000000000000000007678447687145631"},
 };
 
 /* A one-value JSON document's value text. */
@@ -482,56 +516,75 @@ static void test_float_go_table(void **state)
     assert_string_equal(got, "-Inf");
 }
 
-/* Significant digits of a JSON number's text. */
-static int sig_digits(const char *s)
+/* The significant digits of a number's text, trailing zeros dropped. */
+static void sig_string(const char *s, char *out)
 {
-    int n = 0, lead = 1, trail = 0;
+    size_t n = 0;
     for (; *s && *s != 'e'; s++) {
-        if (*s < '0' || *s > '9')
+        if (*s < '0' || *s > '9' || (n == 0 && *s == '0'))
             continue;
-        if (lead && *s == '0')
-            continue;
-        lead = 0;
-        n++;
-        trail = *s == '0' ? trail + 1 : 0;
+        out[n++] = *s;
     }
-    return n - trail;
+    while (n > 1 && out[n - 1] == '0')
+        n--;
+    out[n] = '\0';
 }
 
-/* Property: any finite double reads back exactly, and no decimal with fewer
+/* v reads back exactly from both texts, and no decimal with fewer
  * significant digits reads back to it (checked with printf's rounding and
  * both neighbours, independently of the encoder's own search). */
+static void check_shortest(double v)
+{
+    char got[512], plain[512], digs[32], s[64];
+    encode_one(CTS_QFMT_JSON, VF(v), got, sizeof got);
+    assert_true(strtod(got, NULL) == v);
+    encode_one(CTS_QFMT_CSV, VF(v), plain, sizeof plain);
+    assert_true(strtod(plain, NULL) == v);
+    sig_string(got, digs);
+    int n = (int)strlen(digs);
+    if (n <= 1)
+        return;
+    snprintf(s, sizeof s, "%.*e", n - 2, v);
+    assert_true(strtod(s, NULL) != v);
+    char *ep = strchr(s, 'e');
+    long long m = 0;
+    for (char *q = s; q < ep; q++)
+        if (*q >= '0' && *q <= '9')
+            m = m * 10 + (*q - '0');
+    int e10 = atoi(ep + 1) - (n - 2);
+    double back = strtod(s, NULL);
+    snprintf(s, sizeof s, "%s%llde%d", v < 0 ? "-" : "", (fabs(back) < fabs(v)) ? m + 1 : m - 1,
+             e10);
+    assert_true(strtod(s, NULL) != v);
+}
+
+/* Property: random bit patterns (and subnormals) are printed shortest; a
+ * decimal of up to 15 digits comes back with exactly its digits. */
 static void test_float_property(void **state)
 {
     (void)state;
     cts_rng rng = {7};
-    char got[512], plain[512], s[64];
     for (int i = 0; i < 4000; i++) {
         uint64_t bits = cts_rng_next(&rng);
         double v;
+        if (i % 8 == 0) /* subnormal */
+            bits = (bits & (1ull << 63)) | ((bits & ((1ull << 52) - 1)) >> cts_rng_below(&rng, 52));
         memcpy(&v, &bits, sizeof v);
-        if (!isfinite(v))
-            continue;
-        encode_one(CTS_QFMT_JSON, VF(v), got, sizeof got);
-        assert_true(strtod(got, NULL) == v);
-        encode_one(CTS_QFMT_CSV, VF(v), plain, sizeof plain);
-        assert_true(strtod(plain, NULL) == v);
-        int n = sig_digits(got);
-        if (n <= 1)
-            continue;
-        snprintf(s, sizeof s, "%.*e", n - 2, v);
-        assert_true(strtod(s, NULL) != v);
-        /* the other neighbour with n-1 digits */
-        char *ep = strchr(s, 'e');
-        long long m = 0;
-        for (char *q = s; q < ep; q++)
-            if (*q >= '0' && *q <= '9')
-                m = m * 10 + (*q - '0');
-        int e10 = atoi(ep + 1) - (n - 2);
-        double back = strtod(s, NULL);
-        snprintf(s, sizeof s, "%s%llde%d", v < 0 ? "-" : "", (fabs(back) < fabs(v)) ? m + 1 : m - 1,
-                 e10);
-        assert_true(strtod(s, NULL) != v);
+        if (isfinite(v) && v != 0)
+            check_shortest(v);
+    }
+    char s[64], want[32], got[512], digs[32];
+    for (int i = 0; i < 4000; i++) {
+        int nd = 1 + (int)cts_rng_below(&rng, 15);
+        uint64_t m = 1 + cts_rng_below(&rng, 9);
+        for (int k = 1; k < nd; k++)
+            m = m * 10 + cts_rng_below(&rng, 10);
+        int e10 = (int)cts_rng_below(&rng, 80) - 40;
+        snprintf(s, sizeof s, "%llue%d", (unsigned long long)m, e10);
+        sig_string(s, want);
+        encode_one(CTS_QFMT_JSON, VF(strtod(s, NULL)), got, sizeof got);
+        sig_string(got, digs);
+        assert_string_equal(digs, want);
     }
 }
 
