@@ -104,7 +104,8 @@ static int parse_with_key(q_parser *p, q_meta *m)
     }
 }
 
-/* SHOW MEASUREMENTS [ON db] [WITH MEASUREMENT (= | =~) (name | /re/)] ... */
+/* SHOW MEASUREMENTS [ON db] [WITH MEASUREMENT (= | =~) (name | /re/)] ...: the
+ * measurement's name (without any "db"."rp". prefix) or pattern. */
 static int show_measurements(q_parser *p, q_meta *m)
 {
     if (q_p_accept(p, QT_ON)) {
@@ -118,13 +119,17 @@ static int show_measurements(q_parser *p, q_meta *m)
         q_token t = q_p_next(p);
         if (t.kind != QT_EQ && t.kind != QT_EQREGEX)
             return q_p_err_found(p, &t, "=, =~");
-        m->from = q_arena_alloc(p->a, sizeof *m->from);
-        if (!m->from)
-            return oom(p);
-        m->nfrom = 1;
-        TRY(q_p_source(p, m->from));
-        if (m->from->is_regex)
-            m->regex = m->from->name;
+        /* The executor reads a regex in m->regex, a name in keys[0]. */
+        q_source src;
+        TRY(q_p_source(p, &src));
+        if (src.is_regex) {
+            m->regex = src.name;
+        } else {
+            if (!(m->keys = q_arena_alloc(p->a, sizeof *m->keys)))
+                return oom(p);
+            m->keys[0] = src.name;
+            m->nkeys = 1;
+        }
     }
     TRY(q_p_where(p, &m->where));
     return parse_tail(p, m);

@@ -283,12 +283,14 @@ static void print_meta(out *o, const q_stmt *st, size_t len)
         put(o, " ON ");
         put_quoted(o, m->on_db, '"');
     }
-    if (st->kind == Q_SHOW_MEASUREMENTS && m->nfrom) {
-        CHECK(m->nfrom == 1 && (m->regex.ptr != NULL) == m->from->is_regex);
-        put(o, " WITH MEASUREMENT %s ", m->from->is_regex ? "=~" : "=");
-        print_source(o, m->from);
-    } else {
-        print_sources(o, " FROM ", m->from, m->nfrom);
+    print_sources(o, " FROM ", m->from, m->nfrom);
+    if (st->kind == Q_SHOW_MEASUREMENTS && (m->regex.ptr || m->nkeys)) {
+        CHECK(!m->with_op && !m->nfrom && (m->regex.ptr ? m->nkeys == 0 : m->nkeys == 1));
+        put(o, " WITH MEASUREMENT %s ", m->regex.ptr ? "=~" : "=");
+        if (m->regex.ptr)
+            put_regex(o, m->regex);
+        else
+            put_quoted(o, m->keys[0], '"');
     }
     print_with(o, m);
     print_where(o, m->where, len);

@@ -243,7 +243,10 @@ static void print_meta(sbuf *b, const q_stmt *st)
             put_quoted(b, m->keys[i], '"');
         }
     } else if (m->regex.ptr) {
-        put(b, " [regex %s]", m->regex.ptr);
+        put(b, " WITH MEASUREMENT =~ /%s/", m->regex.ptr);
+    } else if (m->nkeys) {
+        put(b, " WITH MEASUREMENT = ");
+        put_quoted(b, m->keys[0], '"');
     }
     print_where(b, m->where);
     if (m->limit)
@@ -409,9 +412,14 @@ static void test_statements(void **state)
     check_parse("show measurements", "SHOW MEASUREMENTS");
     check_parse("SHOW MEASUREMENTS ON db WITH MEASUREMENT =~ /air.*/ WHERE city = 'x' LIMIT 5 "
                 "OFFSET 1",
-                "SHOW MEASUREMENTS ON \"db\" FROM /air.*/ [regex air.*] WHERE (\"city\" = 'x') "
-                "LIMIT 5 OFFSET 1");
-    check_parse("SHOW MEASUREMENTS WITH MEASUREMENT = air", "SHOW MEASUREMENTS FROM \"air\"");
+                "SHOW MEASUREMENTS ON \"db\" WITH MEASUREMENT =~ /air.*/ WHERE (\"city\" = "
+                "'x') LIMIT 5 OFFSET 1");
+    check_parse("SHOW MEASUREMENTS WITH MEASUREMENT = air",
+                "SHOW MEASUREMENTS WITH MEASUREMENT = \"air\"");
+    check_parse("SHOW MEASUREMENTS WITH MEASUREMENT = /a/",
+                "SHOW MEASUREMENTS WITH MEASUREMENT =~ /a/");
+    check_parse("SHOW MEASUREMENTS WITH MEASUREMENT =~ \"db\".\"rp\".air",
+                "SHOW MEASUREMENTS WITH MEASUREMENT = \"air\"");
     check_parse("SHOW TAG KEYS ON db FROM m WHERE a = 'b' LIMIT 2 OFFSET 1",
                 "SHOW TAG KEYS ON \"db\" FROM \"m\" WHERE (\"a\" = 'b') LIMIT 2 OFFSET 1");
     check_parse("SHOW TAG KEYS WITH KEY =~ /^c/", "SHOW TAG KEYS WITH KEY =~ /^c/");
