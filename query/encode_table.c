@@ -19,12 +19,18 @@
  * To align the columns the table keeps one series (its cells, strings
  * copied) until series_end; only then is it written, or drawn (chart.c)
  * when the chart option is on and the series has a time column and a
- * numeric one.
+ * numeric one. A series longer than TABLE_MAX_ROWS is written when the
+ * buffer fills and streams from there on (memory stays bounded; a later,
+ * wider cell shifts its column), except with a chart, which needs every
+ * point.
  */
 #include "encode_int.h"
 
 #include <math.h>
 #include <string.h>
+
+/* Rows of one series kept to align its columns; past this it streams. */
+#define TABLE_MAX_ROWS 10000
 
 /* One buffered cell: a value, its string kept as an offset into strs
  * (which moves as it grows). */
@@ -47,6 +53,8 @@ typedef struct tstate {
     tcell *cells; /* ncolumns header cells (the column names), then rows */
     size_t ncells, cap_cells;
     size_t *widths;
+    size_t strs_base; /* strs.len after the header: where row strings start */
+    bool streaming;   /* the series outgrew the buffer: rows are written as they come */
 } tstate;
 
 static int add_str(tstate *t, tcell *c, const char *s, size_t n)
@@ -105,10 +113,12 @@ static int table_series_begin(cts_qenc *e, const cts_qseries *s)
         rc = reserve_cells(t, s->ncolumns);
     for (size_t i = 0; i < s->ncolumns && !rc; i++)
         rc = add_str(t, &t->cells[t->ncells++], s->columns[i].ptr, s->columns[i].len);
+    t->strs_base = t->strs.len;
+    t->streaming = false;
     return rc;
 }
 
-static int table_row(cts_qenc *e, const cts_qval *values)
+static int buffer_row(cts_qenc *e, const cts_qval *values)
 {
     tstate *t = e->state;
     int rc = reserve_cells(t, e->ncolumns);
@@ -142,6 +152,37 @@ static int table_row(cts_qenc *e, const cts_qval *values)
     return rc;
 }
 
+static int write_table(cts_qenc *e);
+static int write_line(cts_qenc *e, const tcell *cells, bool dashes);
+static int begin_output(cts_qenc *e);
+static void drop_rows(cts_qenc *e);
+
+/* Buffer the row; past TABLE_MAX_ROWS (without a chart, which needs every
+ * point) write what is buffered and stream the rest, one line per row, with
+ * the widths found so far (a later, wider cell widens its column from
+ * there on). */
+static int table_row(cts_qenc *e, const cts_qval *values)
+{
+    tstate *t = e->state;
+    size_t nc = e->ncolumns;
+    if (nc == 0)
+        return 0;
+    int rc = buffer_row(e, values);
+    if (rc)
+        return rc;
+    if (t->streaming) {
+        rc = write_line(e, t->cells + nc, false);
+        drop_rows(e);
+    } else if (!e->opts.chart && t->ncells / nc > TABLE_MAX_ROWS) {
+        rc = begin_output(e);
+        if (!rc)
+            rc = write_table(e);
+        drop_rows(e);
+        t->streaming = true;
+    }
+    return rc;
+}
+
 /* The text of a buffered cell. */
 static cts_str cell_text(cts_qenc *e, const tcell *c, char *num)
 {
@@ -167,6 +208,8 @@ static int write_line(cts_qenc *e, const tcell *cells, bool dashes)
     for (size_t i = 0; i < e->ncolumns && !e->err; i++) {
         cts_str s = cell_text(e, &cells[i], num);
         size_t w = dashes ? s.len : qfmt_width(s.ptr, s.len);
+        if (w > t->widths[i]) /* a late wide cell, once streaming */
+            t->widths[i] = w;
         if (dashes)
             qenc_outn(e, '-', s.len);
         else
@@ -177,6 +220,25 @@ static int write_line(cts_qenc *e, const tcell *cells, bool dashes)
     return qenc_outc(e, '\n');
 }
 
+/* Before a series' output: the empty line that separates it, and room for
+ * its column widths. */
+static int begin_output(cts_qenc *e)
+{
+    tstate *t = e->state;
+    if (t->any_output)
+        qenc_outc(e, '\n');
+    t->any_output = true;
+    if (e->ncolumns) {
+        size_t *w = cts_realloc(t->widths, e->ncolumns * sizeof *w);
+        if (!w)
+            return CTS_ENOMEM;
+        t->widths = w;
+    }
+    return e->err;
+}
+
+/* Widths from the header and the buffered rows; name, tags, header, dashes
+ * and the rows written. */
 static int write_table(cts_qenc *e)
 {
     tstate *t = e->state;
@@ -208,6 +270,14 @@ static int write_table(cts_qenc *e)
     for (size_t r = nc; r < t->ncells && !e->err; r += nc)
         write_line(e, t->cells + r, false);
     return e->err;
+}
+
+/* Keep the header, drop the buffered rows and their strings. */
+static void drop_rows(cts_qenc *e)
+{
+    tstate *t = e->state;
+    t->ncells = e->ncolumns;
+    t->strs.len = t->strs_base;
 }
 
 /* The first column (after time) with a finite number, or 0 when none. */
@@ -268,21 +338,14 @@ static int draw_chart(cts_qenc *e, size_t col)
 static int table_series_end(cts_qenc *e)
 {
     tstate *t = e->state;
-    int rc = 0;
-    if (t->any_output)
-        qenc_outc(e, '\n');
-    t->any_output = true;
-    size_t col = e->opts.chart ? chart_column(e) : 0;
-    if (col)
-        return draw_chart(e, col);
-    if (e->ncolumns) {
-        size_t *w = cts_realloc(t->widths, e->ncolumns * sizeof *w);
-        if (!w)
-            return CTS_ENOMEM;
-        t->widths = w;
+    if (t->streaming) {
+        t->streaming = false;
+        return e->err;
     }
-    rc = write_table(e);
-    return rc;
+    if (begin_output(e))
+        return e->err;
+    size_t col = e->opts.chart ? chart_column(e) : 0;
+    return col ? draw_chart(e, col) : write_table(e);
 }
 
 static int table_error(cts_qenc *e, const char *msg)

@@ -896,6 +896,40 @@ static void test_table(void **state)
     run_expect(&r, "ERR: bad\n");
 }
 
+/* A series longer than the table's buffer is written when the buffer fills
+ * and streams from there; a later wider cell widens its column. */
+static void test_table_long_series(void **state)
+{
+    (void)state;
+    capw w = {0};
+    cts_qenc *e;
+    cts_qenc_opts o;
+    cts_qenc_opts_init(&o);
+    assert_int_equal(cts_qenc_create(&o, cap_write, &w, &e), 0);
+    const cts_qsink *s = cts_qenc_sink(e);
+    cts_str cols[] = {S("n"), S("s")};
+    cts_qseries ser = {S("m"), 0, NULL, NULL, 2, cols};
+    const int rows = 30000;
+    assert_int_equal(s->statement_begin(s->ctx, 0), 0);
+    assert_int_equal(s->series_begin(s->ctx, &ser), 0);
+    for (int i = 0; i < rows; i++) {
+        cts_qval row[] = {VI(i), VS(i == 20000 ? "wide" : "x")};
+        assert_int_equal(s->row(s->ctx, row), 0);
+    }
+    assert_true(w.len > 100000); /* written before the series ended */
+    assert_int_equal(s->series_end(s->ctx), 0);
+    assert_int_equal(s->statement_end(s->ctx, 0, NULL), 0);
+    assert_int_equal(cts_qenc_finish(e), 0);
+    cts_qenc_destroy(e);
+    assert_memory_equal(w.p, "name: m\nn    s\n-    -\n0    x\n", 26);
+    int lines = 0;
+    for (size_t i = 0; i < w.len; i++)
+        lines += w.p[i] == '\n';
+    assert_int_equal(lines, rows + 3);
+    assert_non_null(strstr(w.p, "\n19999 x\n20000 wide\n20001 x\n"));
+    free(w.p);
+}
+
 /* ------------------------------------------------------------------------
  * Chart.
  * ------------------------------------------------------------------------ */
@@ -1168,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_json_pretty),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table_long_series),
         cmocka_unit_test(test_chart),
         cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_alloc_failure),
