@@ -159,8 +159,13 @@ check "missing --data exits 2" test $? -eq 2
 check "absent data directory exits 1" test $? -eq 1
 check "absent data directory named" grep -q "data directory not found" "$T/err"
 check "absent data directory not created" test ! -e "$T/absent"
-q --timeout 30 --memory-limit 64m 'SHOW DATABASES' > /dev/null
-check "timeout and memory limit accepted" test $? -eq 0
+for args in "--timeout 30 --memory-limit 64m" "--timeout 2.5 --memory-limit 1048576" "--timeout 90s --memory-limit 1g"; do
+  # shellcheck disable=SC2086
+  q $args 'SHOW DATABASES' > /dev/null
+  check "accepted: $args" test $? -eq 0
+done
+"$CITYTS" help | grep -q "^  query " && "$CITYTS" help | grep -q "^  shell "
+check "help lists query and shell" test $? -eq 0
 "$CITYTS" help query | grep -q -- "--memory-limit"
 check "help query" test $? -eq 0
 "$CITYTS" help shell | grep -q "TIMING on|off"
