@@ -10,10 +10,10 @@
  * a loop over one array with no per-value branch on the function. Sums,
  * minima and maxima run on eight-lane GCC vector types (as the float codec
  * does), compiled also for AVX2/AVX-512 and picked at load time. Min and max
- * need the *earliest* point of the extreme value: the array is cut into
- * chunks, each chunk's extreme is found with vector code, and only the first
- * chunk holding the overall extreme is scanned for its index (timestamps
- * ascend within a call, so the first index is the earliest point).
+ * need the *earliest* point of the extreme value: each vector lane keeps its
+ * extreme and the index where it first met it, in the same pass, and the
+ * lanes are compared at the end (timestamps ascend within a call, so the
+ * first index is the earliest point).
  *
  * Split invariance. Every selector decision goes through one comparison
  * function per rule (better_min, better_max, better_first, better_last),
@@ -35,13 +35,13 @@ __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
 
 #define SIGN64 0x8000000000000000ull
-/* Values per chunk when looking for the extreme's first index. */
-#define CHUNK 1024u
 
 typedef double f64xv __attribute__((vector_size(64)));
 typedef uint64_t u64xv __attribute__((vector_size(64)));
-typedef int64_t i64xv __attribute__((vector_size(64)));
 #define LANES 8u
+typedef double f64x4 __attribute__((vector_size(32)));
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef int64_t i64x4 __attribute__((vector_size(32)));
 
 #if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 8)
 #define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -267,139 +267,108 @@ SIMD_CLONES static u128 sum_u64(const uint64_t *v, uint32_t n, uint64_t bias)
     return ((u128)h << 32) + l;
 }
 
-/* Smallest / largest non-NaN value; +Inf / -Inf when there is none (or
- * when that is the extreme). */
-SIMD_CLONES static double min_f64(const double *v, uint32_t n)
-{
-    f64xv m;
-    uint32_t i = 0;
-    for (uint32_t k = 0; k < LANES; k++)
-        m[k] = INFINITY;
-    for (; i + LANES <= n; i += LANES) {
-        f64xv x;
-        memcpy(&x, v + i, sizeof x);
-        u64xv lt = (u64xv)(x < m);
-        m = (f64xv)(((u64xv)x & lt) | ((u64xv)m & ~lt));
-    }
-    double r = INFINITY;
-    for (uint32_t k = 0; k < LANES; k++)
-        r = m[k] < r ? m[k] : r;
-    for (; i < n; i++)
-        r = v[i] < r ? v[i] : r;
-    return r;
-}
-
-SIMD_CLONES static double max_f64(const double *v, uint32_t n)
-{
-    f64xv m;
-    uint32_t i = 0;
-    for (uint32_t k = 0; k < LANES; k++)
-        m[k] = -INFINITY;
-    for (; i + LANES <= n; i += LANES) {
-        f64xv x;
-        memcpy(&x, v + i, sizeof x);
-        u64xv gt = (u64xv)(x > m);
-        m = (f64xv)(((u64xv)x & gt) | ((u64xv)m & ~gt));
-    }
-    double r = -INFINITY;
-    for (uint32_t k = 0; k < LANES; k++)
-        r = m[k] > r ? m[k] : r;
-    for (; i < n; i++)
-        r = v[i] > r ? v[i] : r;
-    return r;
-}
-
-/* Integer extremes over values XORed with `bias` and compared as int64
- * (bias 0: int64; SIGN64: uint64). Returns the biased extreme; n >= 1. */
-SIMD_CLONES static int64_t min_i64(const uint64_t *v, uint32_t n, uint64_t bias)
-{
-    i64xv m;
-    uint32_t i = 0;
-    for (uint32_t k = 0; k < LANES; k++)
-        m[k] = INT64_MAX;
-    for (; i + LANES <= n; i += LANES) {
-        u64xv x;
-        memcpy(&x, v + i, sizeof x);
-        i64xv y = (i64xv)(x ^ bias);
-        i64xv lt = y < m;
-        m = (y & lt) | (m & ~lt);
-    }
-    int64_t r = INT64_MAX;
-    for (uint32_t k = 0; k < LANES; k++)
-        r = m[k] < r ? m[k] : r;
-    for (; i < n; i++) {
-        int64_t y = (int64_t)(v[i] ^ bias);
-        r = y < r ? y : r;
-    }
-    return r;
-}
-
-SIMD_CLONES static int64_t max_i64(const uint64_t *v, uint32_t n, uint64_t bias)
-{
-    i64xv m;
-    uint32_t i = 0;
-    for (uint32_t k = 0; k < LANES; k++)
-        m[k] = INT64_MIN;
-    for (; i + LANES <= n; i += LANES) {
-        u64xv x;
-        memcpy(&x, v + i, sizeof x);
-        i64xv y = (i64xv)(x ^ bias);
-        i64xv gt = y > m;
-        m = (y & gt) | (m & ~gt);
-    }
-    int64_t r = INT64_MIN;
-    for (uint32_t k = 0; k < LANES; k++)
-        r = m[k] > r ? m[k] : r;
-    for (; i < n; i++) {
-        int64_t y = (int64_t)(v[i] ^ bias);
-        r = y > r ? y : r;
-    }
-    return r;
-}
-
 /* ------------------------------------------------------------------------
  * First index of the extreme.
  * ------------------------------------------------------------------------ */
+
+/* First index of the smallest non-NaN value of sign * v[i]; n when no
+ * value is below +Inf. One pass: each lane keeps its minimum and where it
+ * first saw it (strict <, so the earliest), then lanes are compared. The
+ * comparisons use 256-bit vectors: GCC lowers a compare on vectors wider
+ * than the target's to scalar code, so these run as vectors in the AVX2
+ * and AVX-512 clones (the baseline clone is scalar, and still correct). */
+SIMD_CLONES static uint32_t f64_min_at(const double *v, uint32_t n, double sign)
+{
+    f64x4 m0 = (f64x4){0} + INFINITY, m1 = m0;
+    i64x4 a0 = (i64x4){0} + INT64_MAX, a1 = a0, p0 = {0, 1, 2, 3}, p1 = {4, 5, 6, 7};
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        f64x4 x, y;
+        memcpy(&x, v + i, sizeof x);
+        memcpy(&y, v + i + 4, sizeof y);
+        x *= sign;
+        y *= sign;
+        i64x4 l0 = x < m0, l1 = y < m1;
+        m0 = (f64x4)(((u64x4)x & (u64x4)l0) | ((u64x4)m0 & ~(u64x4)l0));
+        m1 = (f64x4)(((u64x4)y & (u64x4)l1) | ((u64x4)m1 & ~(u64x4)l1));
+        a0 = (p0 & l0) | (a0 & ~l0);
+        a1 = (p1 & l1) | (a1 & ~l1);
+        p0 += 8;
+        p1 += 8;
+    }
+    double best = INFINITY;
+    int64_t bi = INT64_MAX;
+    for (uint32_t k = 0; k < 8; k++) {
+        double mk = k < 4 ? m0[k] : m1[k - 4];
+        int64_t ak = k < 4 ? a0[k] : a1[k - 4];
+        if (mk < best || (mk == best && ak < bi)) {
+            best = mk;
+            bi = ak;
+        }
+    }
+    for (; i < n; i++) { /* later than every lane's index: strict < */
+        if (v[i] * sign < best) {
+            best = v[i] * sign;
+            bi = i;
+        }
+    }
+    return bi == INT64_MAX ? n : (uint32_t)bi;
+}
+
+/* First index of the smallest of (int64)(v[i] ^ mask); n >= 1. The mask
+ * folds in the uint64 bias and, for a maximum, ~0 (which reverses the
+ * order without overflow). */
+SIMD_CLONES static uint32_t i64_min_at(const uint64_t *v, uint32_t n, uint64_t mask)
+{
+    i64x4 m0 = (i64x4){0} + INT64_MAX, m1 = m0, a0 = m0, a1 = m0;
+    i64x4 p0 = {0, 1, 2, 3}, p1 = {4, 5, 6, 7};
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        u64x4 x, y;
+        memcpy(&x, v + i, sizeof x);
+        memcpy(&y, v + i + 4, sizeof y);
+        i64x4 xs = (i64x4)(x ^ mask), ys = (i64x4)(y ^ mask);
+        i64x4 l0 = xs < m0, l1 = ys < m1;
+        m0 = (xs & l0) | (m0 & ~l0);
+        m1 = (ys & l1) | (m1 & ~l1);
+        a0 = (p0 & l0) | (a0 & ~l0);
+        a1 = (p1 & l1) | (a1 & ~l1);
+        p0 += 8;
+        p1 += 8;
+    }
+    int64_t best = INT64_MAX, bi = INT64_MAX;
+    for (uint32_t k = 0; k < 8; k++) {
+        int64_t mk = k < 4 ? m0[k] : m1[k - 4], ak = k < 4 ? a0[k] : a1[k - 4];
+        if (mk < best || (mk == best && ak < bi)) {
+            best = mk;
+            bi = ak;
+        }
+    }
+    for (; i < n; i++) {
+        if ((int64_t)(v[i] ^ mask) < best) {
+            best = (int64_t)(v[i] ^ mask);
+            bi = i;
+        }
+    }
+    return bi == INT64_MAX ? 0 : (uint32_t)bi; /* unset: every value is INT64_MAX */
+}
 
 /* Index of the first occurrence of the smallest (largest) non-NaN value,
  * or n when every value is NaN. */
 static uint32_t f64_extreme_at(const double *v, uint32_t n, bool want_max)
 {
-    const double none = want_max ? -INFINITY : INFINITY;
-    double best = none;
-    uint32_t best_c = 0;
-    for (uint32_t c = 0; c < n; c += CHUNK) {
-        uint32_t m = n - c < CHUNK ? n - c : CHUNK;
-        double x = want_max ? max_f64(v + c, m) : min_f64(v + c, m);
-        if (want_max ? x > best : x < best) {
-            best = x;
-            best_c = c;
-        }
-    }
-    /* best == none (never beaten, best_c 0): the extreme is that infinity,
-     * or there is no number and the scan finds nothing */
-    for (uint32_t i = best_c; i < n; i++)
-        if (v[i] == best)
-            return i;
-    return n;
+    uint32_t i = f64_min_at(v, n, want_max ? -1.0 : 1.0);
+    if (i < n)
+        return i;
+    const double none = want_max ? -INFINITY : INFINITY; /* the extreme, if any */
+    for (i = 0; i < n && v[i] != none; i++)
+        ;
+    return i;
 }
 
 static uint32_t i64_extreme_at(const uint64_t *v, uint32_t n, uint64_t bias, bool want_max)
 {
-    int64_t best = 0;
-    uint32_t best_c = 0;
-    for (uint32_t c = 0; c < n; c += CHUNK) {
-        uint32_t m = n - c < CHUNK ? n - c : CHUNK;
-        int64_t x = want_max ? max_i64(v + c, m, bias) : min_i64(v + c, m, bias);
-        if (c == 0 || (want_max ? x > best : x < best)) {
-            best = x;
-            best_c = c;
-        }
-    }
-    for (uint32_t i = best_c; i < n; i++)
-        if ((int64_t)(v[i] ^ bias) == best)
-            return i;
-    return 0; /* not reached: the chunk holds its own extreme */
+    return i64_min_at(v, n, want_max ? ~bias : bias);
 }
 
 /* ------------------------------------------------------------------------
@@ -609,18 +578,19 @@ static void spread_fold(q_agg *a, cts_num mn, cts_num mx, uint64_t nvalid)
 
 static void add_spread(q_agg *a, const void *vals, uint32_t n)
 {
-    cts_num mn, mx;
     if (a->type == CTS_TYPE_FLOAT) {
-        mn.f = min_f64(vals, n);
-        mx.f = max_f64(vals, n);
-        /* no number at all leaves min +Inf above max -Inf */
-        spread_fold(a, mn, mx, mn.f <= mx.f ? n : 0);
+        const double *v = vals;
+        uint32_t lo = f64_extreme_at(v, n, false);
+        if (lo == n)
+            return; /* every value is NaN */
+        uint32_t hi = f64_extreme_at(v, n, true);
+        spread_fold(a, (cts_num){.f = v[lo]}, (cts_num){.f = v[hi]}, n);
         return;
     }
+    const uint64_t *u = vals;
     uint64_t bias = a->type == CTS_TYPE_UINT ? SIGN64 : 0;
-    mn.u = (uint64_t)min_i64(vals, n, bias) ^ bias;
-    mx.u = (uint64_t)max_i64(vals, n, bias) ^ bias;
-    spread_fold(a, mn, mx, n);
+    uint32_t lo = i64_extreme_at(u, n, bias, false), hi = i64_extreme_at(u, n, bias, true);
+    spread_fold(a, (cts_num){.u = u[lo]}, (cts_num){.u = u[hi]}, n);
 }
 
 /* Chan et al.'s pairwise update of (count, mean, M2). */

@@ -736,6 +736,22 @@ static void test_examples_extremes(void **state)
     assert_int_equal(v.v.i, -1);
     v = agg_i(Q_FN_MEDIAN, big + 2, 2, 0, NULL); /* -0.5, rounded: no overflow */
     assert_true(fabs(v.v.f) <= 1);
+    /* every value at the end of the order: the earliest point still wins */
+    const int64_t maxes[10] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX,
+                               INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    const int64_t mins[10] = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN,
+                              INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
+    int64_t at;
+    v = agg_i(Q_FN_MIN, maxes, 10, 0, &at);
+    assert_true(v.v.i == INT64_MAX && at == 10);
+    v = agg_i(Q_FN_MAX, mins, 10, 0, &at);
+    assert_true(v.v.i == INT64_MIN && at == 10);
+    const double infs[10] = {INFINITY, NAN,      INFINITY, INFINITY, INFINITY,
+                             INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    v = agg_f(Q_FN_MIN, infs, 10, 0, &at);
+    assert_true(v.v.f == INFINITY && at == 10);
+    v = agg_f(Q_FN_SPREAD, infs, 10, 0, NULL); /* Inf - Inf */
+    assert_true(isnan(v.v.f));
 
     const double nan_first[] = {NAN, 3, NAN, 1, 1};
     int64_t ts;
