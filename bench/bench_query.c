@@ -10,6 +10,7 @@
  * counts rows (no encoding), so the figure is the executor's. Items per
  * second are values per second: the number of values the statement reads,
  * counted once before timing with a count() over the same range.
+ * CTS_BENCH_QUERY_THREADS sets cts_query_opts.threads (default 2).
  */
 #include "bench_suites.h"
 #include "cts_bench.h"
@@ -97,6 +98,9 @@ static int run_query(cts_dbset *set, const char *q, counter *c, char *msg, size_
     cts_query_opts o;
     cts_query_opts_init(&o);
     o.db = "bench";
+    const char *threads = getenv("CTS_BENCH_QUERY_THREADS");
+    if (threads && *threads)
+        o.threads = (uint32_t)strtoul(threads, NULL, 10);
     cts_query_error err;
     memset(c, 0, sizeof *c);
     int rc = cts_query_run(set, q, strlen(q), &o, &sink, &err);

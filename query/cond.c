@@ -20,6 +20,7 @@
 #include "exec.h"
 
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,7 +28,8 @@
 struct q_regex {
     q_regex *next; /* first member: the query's list of patterns */
     pcre2_code *code;
-    pcre2_match_data *md;
+    pcre2_match_data *md; /* shared by the query's scan threads: under mu */
+    pthread_mutex_t mu;
 };
 
 int q_regex_compile(q_ctx *ctx, cts_str pattern, q_regex **out)
@@ -51,17 +53,22 @@ int q_regex_compile(q_ctx *ctx, cts_str pattern, q_regex **out)
         q_regex_free(re);
         return q_fail(ctx, CTS_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&re->mu, NULL);
     re->next = ctx->regexes;
     ctx->regexes = re;
     *out = re;
     return 0;
 }
 
-/* Match data is per pattern: conditions are evaluated by one thread at a
- * time per query (the executor's workers do not evaluate conditions). */
+/* Match data is per pattern; scan threads may evaluate one field
+ * condition at once, so matching takes the pattern's lock. */
 bool q_regex_match(const q_regex *re, const char *s, size_t len)
 {
-    return pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md, NULL) >= 0;
+    q_regex *m = (q_regex *)(uintptr_t)re;
+    pthread_mutex_lock(&m->mu);
+    bool hit = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md, NULL) >= 0;
+    pthread_mutex_unlock(&m->mu);
+    return hit;
 }
 
 void q_regex_free(q_regex *re)
@@ -70,6 +77,8 @@ void q_regex_free(q_regex *re)
         return;
     pcre2_match_data_free(re->md);
     pcre2_code_free(re->code);
+    if (re->md)
+        pthread_mutex_destroy(&re->mu);
     cts_free(re);
 }
 

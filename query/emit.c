@@ -80,12 +80,13 @@ int q_emitter_init(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *s
     *e = (q_emitter){.ctx = ctx, .plan = plan, .g = g, .sl = sl};
     e->offset_left = plan->sel->offset;
     e->limit_left = plan->sel->limit > 0 ? plan->sel->limit : -1;
+    e->xf = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->xf);
+    if (e->xf)
+        memset(e->xf, 0, plan->nouts * sizeof *e->xf); /* fini-safe from here on */
     e->row = q_arena_alloc(ctx->arena, (1 + 2 * plan->nouts) * sizeof *e->row);
     e->prev = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->prev);
-    e->xf = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->xf);
     if (!e->row || !e->prev || !e->xf)
         return q_fail(ctx, CTS_ENOMEM, "out of memory");
-    memset(e->xf, 0, plan->nouts * sizeof *e->xf);
     for (uint32_t o = 0; o < plan->nouts; o++) {
         const q_out *out = &plan->outs[o];
         e->prev[o] = (cts_qval){.type = CTS_Q_NULL};

@@ -16,6 +16,8 @@
  */
 #include "exec.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #define Q_MAX_OUTS_SCAN 1024 /* plan.c's Q_MAX_OUTS */
@@ -41,25 +43,35 @@ typedef struct gstate {
     uint64_t bytes; /* charged */
 } gstate;
 
-/* The group's data range within [tmin, tmax]; false when it has none. */
-static bool group_range(const q_plan *plan, const q_group *g, int64_t *lo, int64_t *hi)
+/* Where one column of one series has points inside [tmin, tmax]. */
+typedef struct crange {
+    bool has;
+    int64_t min_ts, max_ts; /* clipped to [tmin, tmax] */
+} crange;
+
+/* Fill cr[s * ncols + c] for the group's series and columns; returns
+ * whether any has data, and the group's data range. */
+static bool group_range(const q_plan *plan, const q_group *g, crange *cr, int64_t *lo, int64_t *hi)
 {
     bool any = false;
     for (uint32_t s = 0; s < g->nseries; s++)
         for (uint32_t c = 0; c < plan->ncols; c++) {
             const q_col *col = &plan->cols[c];
+            crange *r = &cr[(size_t)s * plan->ncols + c];
             cts_column_info ci;
+            memset(r, 0, sizeof *r);
             if (!col->exists || cts_db_column_info(plan->db, g->series[s], col->field_id, &ci) ||
                 ci.points_sealed + ci.head_points == 0)
                 continue;
             if (ci.max_ts < plan->tmin || ci.min_ts > plan->tmax)
                 continue;
-            int64_t a = ci.min_ts < plan->tmin ? plan->tmin : ci.min_ts;
-            int64_t b = ci.max_ts > plan->tmax ? plan->tmax : ci.max_ts;
-            if (!any || a < *lo)
-                *lo = a;
-            if (!any || b > *hi)
-                *hi = b;
+            r->has = true;
+            r->min_ts = ci.min_ts >= plan->tmin ? ci.min_ts : plan->tmin;
+            r->max_ts = ci.max_ts <= plan->tmax ? ci.max_ts : plan->tmax;
+            if (!any || r->min_ts < *lo)
+                *lo = r->min_ts;
+            if (!any || r->max_ts > *hi)
+                *hi = r->max_ts;
             any = true;
         }
     return any;
@@ -220,15 +232,18 @@ static int filter_chunk(const q_vfilter *vf, scratch *sc, cts_chunk *ch)
 
 /* Read column c of one series into the outs on it, through vf when set. */
 static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t series, int c,
-                       const uint32_t *os, uint32_t nos, const q_vfilter *vf, scratch *sc)
+                       const uint32_t *os, uint32_t nos, const q_vfilter *vf, scratch *sc,
+                       const crange *r)
 {
     const q_col *col = &plan->cols[c];
     bool stats_ok = vf == NULL;
     for (uint32_t k = 0; k < nos; k++)
         stats_ok &= stats_fit(plan->outs[os[k]].fn, col->type);
-    int64_t t1 = plan->tmax == Q_NS_MAX ? Q_NS_MAX : plan->tmax + 1;
+    /* the column's own range, clipped: blocks outside it are never met, and
+     * a block wholly inside it can answer from its statistics */
+    int64_t t0 = r->min_ts, t1 = r->max_ts == Q_NS_MAX ? Q_NS_MAX : r->max_ts + 1;
     cts_cursor *cur;
-    int rc = cts_cursor_open(plan->db, series, col->field_id, plan->tmin, t1, stats_ok, &cur);
+    int rc = cts_cursor_open(plan->db, series, col->field_id, t0, t1, stats_ok, &cur);
     if (rc == CTS_ENOTFOUND)
         return 0;
     if (rc)
@@ -291,16 +306,20 @@ static int add_row(const q_plan *plan, gstate *gs, int64_t b, int64_t ts, const 
  * point. */
 static int scan_rows(q_ctx *ctx, const q_plan *plan, gstate *gs, const q_group *g, uint32_t si)
 {
-    bool *need = q_arena_alloc(ctx->arena, plan->ncols * sizeof *need);
-    cts_qval *vals = q_arena_alloc(ctx->arena, plan->ncols * sizeof *vals);
-    if (!need || !vals)
-        return q_fail(ctx, CTS_ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < plan->ncols; i++)
+    /* heap, not the arena: worker threads run this */
+    bool *need = cts_malloc(plan->ncols * sizeof *need);
+    cts_qval *vals = cts_malloc(plan->ncols * sizeof *vals);
+    q_rows *r = NULL;
+    int rc = need && vals ? 0 : q_fail(ctx, CTS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < plan->ncols; i++)
         need[i] = true;
-    q_rows *r;
-    int rc = q_rows_open(ctx, plan, g->series[si], need, &r);
-    if (rc)
+    if (rc == 0)
+        rc = q_rows_open(ctx, plan, g->series[si], need, &r);
+    if (rc) {
+        cts_free(need);
+        cts_free(vals);
         return rc;
+    }
     q_env env = {g->series_tags[si], g->series_ntags[si], vals};
     int64_t ts;
     while ((rc = q_rows_next(ctx, r, &ts, vals)) == 1) {
@@ -311,6 +330,8 @@ static int scan_rows(q_ctx *ctx, const q_plan *plan, gstate *gs, const q_group *
             break;
     }
     q_rows_close(r);
+    cts_free(need);
+    cts_free(vals);
     if (rc < 0 && !ctx->err[0])
         q_fail(ctx, rc, "%s", cts_strerror(rc));
     return rc < 0 ? rc : 0;
@@ -328,8 +349,8 @@ static bool vector_filter(const q_plan *plan, q_vfilter *vf)
 }
 
 /* Series [s0, s1) of group g into gs. */
-static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate *gs, uint32_t s0,
-                       uint32_t s1)
+static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, const crange *cr,
+                       gstate *gs, uint32_t s0, uint32_t s1)
 {
     uint32_t os[Q_MAX_OUTS_SCAN];
     q_vfilter vf;
@@ -346,9 +367,10 @@ static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate 
             for (uint32_t o = 0; o < plan->nouts && nos < Q_MAX_OUTS_SCAN; o++)
                 if (plan->outs[o].col == (int)c)
                     os[nos++] = o;
-            if (nos && plan->cols[c].exists)
+            const crange *r = &cr[(size_t)si * plan->ncols + c];
+            if (nos && r->has)
                 rc = scan_column(ctx, plan, gs, g->series[si], (int)c, os, nos, vec ? &vf : NULL,
-                                 &sc);
+                                 &sc, r);
         }
     }
     cts_free(sc.ts);
@@ -356,11 +378,6 @@ static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate 
     if (rc == CTS_ENOMEM && !ctx->err[0])
         q_fail(ctx, rc, "out of memory");
     return rc;
-}
-
-static int scan_group(q_ctx *ctx, const q_plan *plan, const q_group *g, gstate *gs)
-{
-    return scan_series(ctx, plan, g, gs, 0, g->nseries);
 }
 
 /* ---- output ---- */
@@ -516,47 +533,180 @@ static int emit_single(q_emitter *e, const gstate *gs)
     return q_emitter_row(e, t, vals);
 }
 
-static int run_group(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *sl)
-{
-    int64_t lo = 0, hi = 0;
-    if (!group_range(plan, g, &lo, &hi))
-        return 0;
+/* ---- scanning a batch of groups on several threads ---- */
+
+/* One group of a batch: its state, once it has data in range. */
+typedef struct gwork {
+    const q_group *g;
+    crange *cr; /* per series and column */
+    bool has;
+    int64_t lo, hi; /* the group's data range */
     gstate gs;
+} gwork;
+
+/* What one thread scans: series [s0, s1) of w[0] into `into` (split mode),
+ * or every group k with k % nthreads == t (spread mode). */
+typedef struct job {
+    q_ctx wctx; /* a copy: its own error message */
+    const q_plan *plan;
+    gwork *w;
+    uint32_t n;
+    bool split;
+    uint32_t s0, s1, t, nthreads;
+    gstate *into;
+    int rc;
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    if (j->split) {
+        j->rc = scan_series(&j->wctx, j->plan, j->w[0].g, j->w[0].cr, j->into, j->s0, j->s1);
+        return NULL;
+    }
+    for (uint32_t k = j->t; k < j->n && j->rc == 0; k += j->nthreads)
+        if (j->w[k].has)
+            j->rc = scan_series(&j->wctx, j->plan, j->w[k].g, j->w[k].cr, &j->w[k].gs, 0,
+                                j->w[k].g->nseries);
+    return NULL;
+}
+
+/* Fold a split's partial state into the group's. */
+static int merge_state(const q_plan *plan, gstate *dst, const gstate *src)
+{
+    for (uint64_t i = 0; i < dst->nb * plan->nouts; i++) {
+        if (src->st[i].count == 0)
+            continue;
+        int rc = q_agg_merge(&dst->st[i], &src->st[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+#define Q_BATCH 64     /* groups prepared and scanned together */
+#define Q_SPLIT_MIN 16 /* series a lone group needs before it is split */
+#define Q_THREADS_MAX 16
+
+/* Scan the batch with up to opts->threads threads (this one included). */
+static int scan_batch(q_ctx *ctx, const q_plan *plan, gwork *w, uint32_t n)
+{
+    uint32_t nt = ctx->opts->threads ? ctx->opts->threads : 2;
+    nt = nt > Q_THREADS_MAX ? Q_THREADS_MAX : nt;
+    bool split = n == 1 && w[0].has && w[0].g->nseries >= Q_SPLIT_MIN;
+    if (nt > 1 && n == 1 && !split)
+        nt = 1;
+    if (nt > n && !split)
+        nt = n;
+    job jobs[Q_THREADS_MAX];
+    gstate part[Q_THREADS_MAX];
+    pthread_t th[Q_THREADS_MAX];
+    memset(part, 0, sizeof part);
+    bool started[Q_THREADS_MAX] = {0};
+    int rc = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        jobs[t] = (job){.wctx = *ctx,
+                        .plan = plan,
+                        .w = w,
+                        .n = n,
+                        .split = split,
+                        .t = t,
+                        .nthreads = nt,
+                        .into = &w[0].gs};
+        jobs[t].wctx.err[0] = 0;
+        if (split) {
+            uint32_t ns = w[0].g->nseries;
+            jobs[t].s0 = (uint32_t)((uint64_t)ns * t / nt);
+            jobs[t].s1 = (uint32_t)((uint64_t)ns * (t + 1) / nt);
+            if (t > 0 && (rc = gstate_init(ctx, plan, w[0].lo, w[0].hi, &part[t])))
+                break;
+            if (t > 0)
+                jobs[t].into = &part[t];
+        }
+        if (t > 0 && pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0)
+            started[t] = true;
+        else if (t > 0)
+            run_job(&jobs[t]); /* no thread: do it here */
+    }
+    uint32_t made = rc ? 0 : nt;
+    if (rc == 0)
+        run_job(&jobs[0]);
+    for (uint32_t t = 1; t < nt; t++)
+        if (started[t])
+            pthread_join(th[t], NULL);
+    for (uint32_t t = 0; t < made && rc == 0; t++)
+        if ((rc = jobs[t].rc))
+            snprintf(ctx->err, sizeof ctx->err, "%s", jobs[t].wctx.err);
+    for (uint32_t t = 1; split && t < nt; t++) {
+        if (rc == 0 && part[t].st && (rc = merge_state(plan, &w[0].gs, &part[t])))
+            q_fail(ctx, rc, "out of memory");
+        gstate_fini(ctx, plan, &part[t]);
+    }
+    return rc;
+}
+
+static int emit_group(q_ctx *ctx, const q_plan *plan, gwork *w, q_slimit *sl)
+{
     q_emitter e;
-    int rc = gstate_init(ctx, plan, lo, hi, &gs);
-    if (rc == 0)
-        rc = scan_group(ctx, plan, g, &gs);
-    if (rc == 0)
-        rc = q_emitter_init(ctx, plan, g, sl, &e);
+    int rc = q_emitter_init(ctx, plan, w->g, sl, &e);
     if (rc == 0) {
         const q_select *sel = plan->sel;
         if (sel->group_time) {
-            int64_t first =
-                q_bucket_start(plan->tmin_set ? plan->tmin : lo, sel->interval_ns, sel->offset_ns);
+            int64_t first = q_bucket_start(plan->tmin_set ? plan->tmin : w->lo, sel->interval_ns,
+                                           sel->offset_ns);
             int64_t last = q_bucket_start(plan->tmax, sel->interval_ns, sel->offset_ns);
-            rc = emit_buckets(&e, &gs, first, last);
+            rc = emit_buckets(&e, &w->gs, first, last);
         } else {
-            rc = emit_single(&e, &gs);
+            rc = emit_single(&e, &w->gs);
         }
         if (rc == Q_EMIT_STOP)
             rc = 0;
         if (rc == 0 && e.begun && !e.skipped)
             rc = q_emit_end(ctx);
-        q_emitter_fini(plan, &e);
     }
-    gstate_fini(ctx, plan, &gs);
+    q_emitter_fini(plan, &e);
+    return rc;
+}
+
+/* Groups [i, i + n): prepare, scan, emit in order. */
+static int run_batch(q_ctx *ctx, const q_plan *plan, uint32_t i, uint32_t n, q_slimit *sl)
+{
+    gwork w[Q_BATCH];
+    int rc = 0;
+    memset(w, 0, sizeof w);
+    for (uint32_t k = 0; k < n && rc == 0; k++) {
+        w[k].g = &plan->groups[i + k];
+        w[k].cr = cts_malloc(((size_t)w[k].g->nseries * plan->ncols + 1) * sizeof(crange));
+        if (!w[k].cr) {
+            rc = q_fail(ctx, CTS_ENOMEM, "out of memory");
+            break;
+        }
+        w[k].has = group_range(plan, w[k].g, w[k].cr, &w[k].lo, &w[k].hi);
+        if (w[k].has)
+            rc = gstate_init(ctx, plan, w[k].lo, w[k].hi, &w[k].gs);
+    }
+    if (rc == 0)
+        rc = scan_batch(ctx, plan, w, n);
+    for (uint32_t k = 0; k < n && rc == 0 && sl->left != 0; k++)
+        if (w[k].has)
+            rc = emit_group(ctx, plan, &w[k], sl);
+    for (uint32_t k = 0; k < n; k++) {
+        gstate_fini(ctx, plan, &w[k].gs);
+        cts_free(w[k].cr);
+    }
     return rc;
 }
 
 int q_exec_agg(q_ctx *ctx, q_plan *plan, q_slimit *sl)
 {
-    if (plan->has_xf && !plan->sel->group_time)
-        return q_fail(ctx, CTS_EINVAL,
-                      "aggregate transformations (%s of an aggregate) "
-                      "require a GROUP BY time interval",
-                      plan->outs[0].name.ptr);
+    for (uint32_t o = 0; o < plan->nouts; o++)
+        if (plan->outs[o].has_xf && !plan->sel->group_time)
+            return q_fail(ctx, CTS_EINVAL, "%s of an aggregate requires a GROUP BY time interval",
+                          q_xf_name(plan->outs[o].xf));
     int rc = 0;
-    for (uint32_t i = 0; rc == 0 && i < plan->ngroups && sl->left != 0; i++)
-        rc = run_group(ctx, plan, &plan->groups[i], sl);
+    for (uint32_t i = 0; rc == 0 && i < plan->ngroups && sl->left != 0; i += Q_BATCH) {
+        uint32_t n = plan->ngroups - i < Q_BATCH ? plan->ngroups - i : Q_BATCH;
+        rc = run_batch(ctx, plan, i, n, sl);
+    }
     return rc;
 }
