@@ -13,7 +13,8 @@
  * runs as one query (cli_run_query: results on stdout, errors on stderr).
  *
  * States: READY --query line, incomplete--> PENDING --complete--> run
- *         --> READY; READY --command--> READY; any --EOF/EXIT--> done
+ *         --> READY; READY --command--> READY; PENDING --Ctrl-C--> READY
+ *         (the text dropped); any --EOF/EXIT--> done
  * (pending text at EOF still runs, so its parse error is reported).
  *
  * Exit status: 0, or 1 when any statement or command failed (a script fed
@@ -24,6 +25,7 @@
 #include <ctype.h>
 #include <editline/readline.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,11 +126,40 @@ static char *read_plain_line(void)
     return line;
 }
 
-/* The next line, or NULL at the end. *from_edit says which free to use. */
-static char *next_line(shell *sh, bool *from_edit)
+/* Ctrl-C at the prompt. The one piece of global state here: a signal
+ * handler can reach nothing else. Set only while libedit waits for a line
+ * (a running query is not cancellable: Ctrl-C then ends the shell). */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* readline with Ctrl-C discarding the line instead of ending the shell:
+ * without SA_RESTART, libedit returns NULL when the signal arrives. */
+static char *edit_line(const char *prompt, bool *cancelled)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old);
+    char *line = readline(prompt);
+    sigaction(SIGINT, &old, NULL);
+    *cancelled = line == NULL && interrupted;
+    return line;
+}
+
+/* The next line, or NULL at the end. *from_edit says which free to use;
+ * *cancelled that Ctrl-C discarded the input (not the end). */
+static char *next_line(shell *sh, bool *from_edit, bool *cancelled)
 {
     char prompt[CTS_DB_NAME_MAX + 16];
     *from_edit = sh->interactive;
+    *cancelled = false;
     if (!sh->interactive)
         return read_plain_line();
     if (sh->len)
@@ -138,7 +169,7 @@ static char *next_line(shell *sh, bool *from_edit)
     else
         snprintf(prompt, sizeof prompt, "cityts> ");
     fflush(stdout);
-    return readline(prompt);
+    return edit_line(prompt, cancelled);
 }
 
 static void remember(shell *sh, const char *entry)
@@ -329,8 +360,13 @@ static int shell_loop(shell *sh)
 {
     int rc = 0;
     while (!sh->quit && rc == 0) {
-        bool from_edit;
-        char *line = next_line(sh, &from_edit);
+        bool from_edit, cancelled;
+        char *line = next_line(sh, &from_edit, &cancelled);
+        if (cancelled) {
+            fputc('\n', stdout);
+            sh->len = 0; /* Ctrl-C drops the statement being typed */
+            continue;
+        }
         if (!line)
             break;
         rc = handle_line(sh, line);
