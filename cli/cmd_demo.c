@@ -9,6 +9,7 @@
  * database.
  */
 #include "cli.h"
+#include "cli_query.h"
 #include "gen.h"
 #include "ingest.h"
 
@@ -28,6 +29,43 @@ static uint64_t gen_pos(void *ctx)
     cts_gen_stats st;
     cts_gen_stats_get(ctx, &st);
     return st.lines;
+}
+
+/* The example queries the demo answers (docs/query-language.md explains
+ * them); the fourth is drawn as a chart. */
+static const char *const examples[] = {
+    "SHOW MEASUREMENTS",
+    "SELECT count(pm25), mean(pm25), max(pm25) FROM air GROUP BY city",
+    "SELECT non_negative_difference(max(kwh)) AS kwh_used FROM energy WHERE sensor = "
+    "'lis-energy-0001' AND time >= '2026-11-02T06:00:00Z' AND time < '2026-11-02T12:00:00Z' "
+    "GROUP BY time(1h)",
+    "SELECT mean(pm25) FROM air WHERE city = 'milan' AND time >= '2026-11-02T00:00:00Z' AND "
+    "time < '2026-11-09T00:00:00Z' GROUP BY time(3h)",
+};
+
+static int run_examples(const char *data)
+{
+    cts_dbset *dbs;
+    int rc = cli_open_dbset(data, &dbs);
+    if (rc)
+        return rc;
+    cts_query_opts qo;
+    cts_query_opts_init(&qo);
+    qo.db = "demo";
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0] && rc == 0; i++) {
+        cts_qenc_opts eo;
+        cts_qenc_opts_init(&eo);
+        eo.chart = i == 3;
+        eo.chart_width = cli_terminal_chart_width();
+        printf("\ncityts> %s\n", examples[i]);
+        fflush(stdout);
+        cli_run_result r = cli_run_query(dbs, examples[i], strlen(examples[i]), &qo, &eo);
+        rc = r.status;
+        printf("(%.1f ms)\n", r.elapsed_ms);
+    }
+    printf("\ntry your own: cityts shell --data %s --db demo\n", data);
+    int crc = cts_dbset_close(dbs);
+    return rc ? rc : crc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 static int run_demo(char *data, uint32_t sensors, bool progress)
@@ -74,7 +112,9 @@ static int run_demo(char *data, uint32_t sensors, bool progress)
         return rc;
     printf("\nchecking every block (cityts verify --data %s --db demo):\n", data);
     fflush(stdout);
-    return cmd_verify(5, verify);
+    if ((rc = cmd_verify(5, verify)))
+        return rc;
+    return run_examples(data);
 }
 
 int cmd_demo(int argc, char **argv)

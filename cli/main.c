@@ -17,13 +17,14 @@ static const cli_command commands[] = {
      "usage: cityts help [COMMAND]\n\nWithout COMMAND, lists the commands; with it, prints that "
      "command's help.\n",
      cmd_help},
-    {"demo", "generate a week of six-city sensor data, ingest it, show what was stored",
+    {"demo", "generate a week of six-city sensor data, ingest it, show it, query it",
      "usage: cityts demo [--data DIR] [--sensors N] [--no-progress]\n\n"
      "Generates one week of sensor data for bordeaux, burgas, lisbon, london, milan and\n"
      "warsaw (`cityts gen` with N sensors per city and measurement, default 40: about\n"
      "20 million values), streams it into the database DIR/demo with the progress bar,\n"
-     "then prints what was stored (`cityts inspect`) and checks every block (`cityts\n"
-     "verify`). Without --data it works in a temporary directory that it removes at\n"
+     "then prints what was stored (`cityts inspect`), checks every block (`cityts\n"
+     "verify`) and answers four example queries (`cityts query`; the last one drawn as\n"
+     "a chart). Without --data it works in a temporary directory that it removes at\n"
      "the end. Running it twice is safe: the data is the same and replaces itself.\n",
      cmd_demo},
     {"gen", "generate realistic sensor streams of the six Sharing Cities (line protocol)",
