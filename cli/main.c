@@ -142,7 +142,7 @@ static const cli_command commands[] = {
      "  CHART on|off                  draw time series as charts (table format)\n"
      "  PRETTY on|off                 indent JSON\n"
      "  HELP                          list these commands\n"
-     "  EXIT, QUIT or Ctrl-D          leave\n\n"
+     "  EXIT, QUIT or Ctrl-D          leave (Ctrl-C drops the statement being typed)\n\n"
      "options: --data, --db, --format, --epoch, --pretty, --chart, --chart-width,\n"
      "--chart-height, --timeout and --memory-limit, as for `cityts query`.\n\n"
      "Exit status: 0, or 1 when any statement or command failed; 2 bad usage.\n",
