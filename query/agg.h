@@ -21,10 +21,11 @@
  *   median     float; for an even count lo + (hi - lo) / 2 of the two
  *              middle values (InfluxDB's formula; integers without its
  *              int64 overflow)
- *   percentile selector: values sorted ascending (equal values by time),
- *              i = floor(n * N / 100 + 0.5) - 1, null when i is out of
- *              [0, n) (so N = 0 and no points give null, N = 100 the
- *              max); keeps the type and the chosen point's time
+ *   percentile selector: values sorted ascending, equal values by time
+ *              (InfluxDB's unstable sort leaves ties open; we take the
+ *              earliest); i = floor(n * N / 100 + 0.5) - 1; null when i
+ *              is out of [0, n) (so N = 0 and no points give null, N = 100
+ *              the max); keeps the type and the chosen point's time
  * Types: count, first and last accept every type; min and max also
  * booleans; sum, mean, spread, stddev, median and percentile only float,
  * integer and unsigned (q_fn_check gives InfluxDB's message otherwise).
@@ -59,10 +60,12 @@
  *     output, no change of state.
  *   - derivative, difference and their non_negative_ variants yield nothing
  *     for the first point, and ignore a point with the same time as the
- *     previous one (the first of equal times wins). derivative is
- *     diff / (|t - t_prev| / unit): under ORDER BY time DESC the time step
- *     counts as positive, so its sign is the opposite of ascending order,
- *     as InfluxDB does. non_negative_derivative drops diff < 0,
+ *     previous one (the first of equal times wins). Both work on
+ *     consecutive rows in output order: derivative is (v - v_prev) /
+ *     (|t - t_prev| / unit) at the current row's time, so under ORDER BY
+ *     time DESC the signs are the opposite of ascending order and the
+ *     values sit at the earlier point's time, as InfluxDB does (issue
+ *     #8498, "wontfix"). non_negative_derivative drops v - v_prev < 0,
  *     non_negative_difference a negative difference (unsigned: cur < prev).
  *     derivative of integers is exact (no int64 wrap as in InfluxDB);
  *     difference of integers wraps like InfluxDB's int64. A stream mixing
