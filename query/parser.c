@@ -884,6 +884,9 @@ static void err_clear(cts_query_error *err)
 
 int q_parse(q_arena *a, const char *text, size_t len, q_query *out, cts_query_error *err)
 {
+    cts_query_error scratch;
+    if (!err)
+        err = &scratch; /* the caller wants only the code */
     q_parser p = {.a = a, .err = err};
     uint32_t cap = 0;
     bool semi = true;

@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct out {
     char *s;
     size_t n, cap;
+    int depth, max_depth; /* parentheses the print nests */
 } out;
 
 static void put_n(out *o, const char *s, size_t n)
@@ -139,9 +140,12 @@ static void print_expr(out *o, const q_expr *e, size_t text_len)
     case Q_E_BINARY:
         CHECK(e->u.bin.op >= Q_OP_ADD && e->u.bin.op <= Q_OP_OR);
         put(o, "(");
+        if (++o->depth > o->max_depth)
+            o->max_depth = o->depth;
         print_expr(o, e->u.bin.lhs, text_len);
         put(o, " %s ", ops[e->u.bin.op]);
         print_expr(o, e->u.bin.rhs, text_len);
+        o->depth--;
         put(o, ")");
         break;
     default:
@@ -341,7 +345,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data;
     out first = {0}, second = {0}, limited = {0};
     int rc = parse_print(text, size, 0, &first);
-    if (rc == 0) {
+    /* A flat chain a - b - c ... prints as nested parentheses, which can
+     * pass the parser's nesting bound (200): no round trip for those. */
+    if (rc == 0 && first.max_depth < 60) {
         int rc2 = parse_print(first.s, first.n, 0, &second);
         if (rc2 != 0 || second.n != first.n || memcmp(first.s, second.s, first.n) != 0) {
             fprintf(stderr, "round trip:\n  %.*s\n  %.*s\n", (int)first.n, first.s, (int)second.n,
