@@ -708,6 +708,19 @@ static void test_examples_numeric(void **state)
     assert_int_equal(v.type, CTS_Q_NULL);
     v = agg_i(Q_FN_PERCENTILE, one_to_ten, 10, 4.9, &ts); /* floor(0.99) - 1 < 0 */
     assert_int_equal(v.type, CTS_Q_NULL);
+    v = agg_i(Q_FN_PERCENTILE, one_to_ten, 10, NAN, &ts); /* no index at all */
+    assert_int_equal(v.type, CTS_Q_NULL);
+    v = agg_i(Q_FN_PERCENTILE, one_to_ten, 3, 20, &ts); /* floor(1.1) - 1 = 0: the min */
+    assert_true(v.v.i == 1 && ts == 10);
+
+    /* a boolean byte other than 0 is true */
+    const uint8_t bools[] = {2, 0, 1};
+    q_agg a;
+    q_agg_init(&a, Q_FN_MAX, CTS_TYPE_BOOL, 0);
+    assert_int_equal(q_agg_add(&a, T, bools, 3), 0);
+    assert_int_equal(q_agg_result(&a, &v, &ts), 0);
+    assert_true(v.type == CTS_Q_BOOL && v.v.b && ts == 10);
+    q_agg_fini(&a);
     v = agg_i(Q_FN_MEDIAN, one_to_ten, 4, 0, NULL);
     assert_true(v.type == CTS_Q_FLOAT && v.v.f == 2.5);
     v = agg_i(Q_FN_MEDIAN, one_to_ten, 3, 0, NULL);
