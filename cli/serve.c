@@ -547,6 +547,7 @@ int cmd_serve(int argc, char **argv)
     if (!st)
         return CLI_EXIT_FAIL;
     serve_cfg_init(&st->cfg);
+    serve_pool_init(&st->pool);
     int rc = parse_args(argc, argv, &st->cfg);
     if (rc == 0)
         rc = open_state(st);
@@ -569,6 +570,7 @@ int cmd_serve(int argc, char **argv)
         unlink(st->cfg.unix_path);
     int crc = cts_dbset_close(st->dbs);
     serve_auth_free(&st->auth);
+    serve_pool_fini(&st->pool);
     cts_free(st);
     return crc && rc == 0 ? CLI_EXIT_FAIL : rc;
 }

@@ -35,6 +35,7 @@
 #include "cts_query.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -153,6 +154,23 @@ void serve_metrics_query(serve_metrics *m, uint64_t elapsed_ns, bool failed);
 /* ------------------------------------------------------------------------
  * Server state and requests.
  * ------------------------------------------------------------------------ */
+/* Request bodies and line-protocol readers are reused across requests
+ * (serve_http.c): allocating and freeing half a megabyte per request makes
+ * the allocator hand pages back to the kernel and fault them in again,
+ * which costs more than parsing. At most SERVE_POOL_MAX of each are kept;
+ * a kept buffer is at most SERVE_POOL_BUF_MAX bytes. */
+#define SERVE_POOL_MAX 16
+#define SERVE_POOL_BUF_MAX (4u << 20)
+
+typedef struct serve_pool {
+    pthread_mutex_t mu;
+    char *bufs[SERVE_POOL_MAX];
+    size_t caps[SERVE_POOL_MAX];
+    int nbufs;
+    cts_lp_reader *readers[SERVE_POOL_MAX];
+    int nreaders;
+} serve_pool;
+
 typedef struct serve_state {
     serve_cfg cfg;
     cts_dbset *dbs;
@@ -164,7 +182,15 @@ typedef struct serve_state {
     atomic_uint_fast64_t request_seq;
     atomic_bool stopping;
     int64_t start_ns;
+    serve_pool pool;
 } serve_state;
+
+void serve_pool_init(serve_pool *p);
+void serve_pool_fini(serve_pool *p);
+/* A reader reset for precision p and now_ns, from the pool or new;
+ * NULL when out of memory. */
+cts_lp_reader *serve_pool_reader(serve_pool *p, cts_lp_precision prec, int64_t now_ns);
+void serve_pool_put_reader(serve_pool *p, cts_lp_reader *r);
 
 /* Render /metrics into a new buffer (cts_malloc; caller frees). */
 int serve_metrics_render(serve_state *st, char **out, size_t *len);
@@ -223,6 +249,9 @@ int serve_json_escape(const char *msg, size_t len, char *dst, size_t cap);
 int serve_body_append(serve_req *r, const char *data, size_t len);
 /* End of the body: check that a gzip stream ended. */
 void serve_body_finish(serve_req *r);
+/* Size the request's body for `len` bytes ahead of its arrival (a known
+ * Content-Length): false, with the failure set, past a limit. */
+bool serve_body_presize(serve_req *r, uint64_t len);
 /* Release the body and its reservation. */
 void serve_body_free(serve_req *r);
 /* Set up the body for the request's Content-Encoding; false (and a

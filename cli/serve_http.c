@@ -213,6 +213,98 @@ static bool reserve(serve_req *r, size_t more)
     return true;
 }
 
+/* ---- the pool ---- */
+
+void serve_pool_init(serve_pool *p)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+}
+
+void serve_pool_fini(serve_pool *p)
+{
+    for (int i = 0; i < p->nbufs; i++)
+        cts_free(p->bufs[i]);
+    for (int i = 0; i < p->nreaders; i++)
+        cts_lp_reader_destroy(p->readers[i]);
+    p->nbufs = p->nreaders = 0;
+    pthread_mutex_destroy(&p->mu);
+}
+
+cts_lp_reader *serve_pool_reader(serve_pool *p, cts_lp_precision prec, int64_t now_ns)
+{
+    cts_lp_reader *r = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->nreaders > 0)
+        r = p->readers[--p->nreaders];
+    pthread_mutex_unlock(&p->mu);
+    if (r && cts_lp_reader_reset(r, prec, now_ns) == 0)
+        return r;
+    cts_lp_reader_destroy(r);
+    cts_lp_opts o;
+    cts_lp_opts_init(&o);
+    o.precision = prec;
+    o.now_ns = now_ns;
+    r = NULL;
+    return cts_lp_reader_create(&o, &r) == 0 ? r : NULL;
+}
+
+void serve_pool_put_reader(serve_pool *p, cts_lp_reader *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (p->nreaders < SERVE_POOL_MAX) {
+        p->readers[p->nreaders++] = r;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    cts_lp_reader_destroy(r);
+}
+
+/* Take a pooled buffer for a request that has none yet. */
+static void pool_take_buf(serve_req *r)
+{
+    serve_pool *p = &r->st->pool;
+    char *b = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->nbufs > 0) {
+        p->nbufs--;
+        b = p->bufs[p->nbufs];
+        cap = p->caps[p->nbufs];
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!b)
+        return;
+    if (!reserve(r, cap)) { /* over budget: the buffer goes back, the caller fails */
+        pthread_mutex_lock(&p->mu);
+        p->bufs[p->nbufs] = b;
+        p->caps[p->nbufs++] = cap;
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    r->body = b;
+    r->cap = cap;
+}
+
+static void pool_put_buf(serve_req *r)
+{
+    serve_pool *p = &r->st->pool;
+    char *b = r->body;
+    if (b && r->cap <= SERVE_POOL_BUF_MAX) {
+        pthread_mutex_lock(&p->mu);
+        if (p->nbufs < SERVE_POOL_MAX) {
+            p->bufs[p->nbufs] = b;
+            p->caps[p->nbufs++] = r->cap;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    cts_free(b);
+    r->body = NULL;
+}
+
 /* Make room for `need` more bytes; false with the failure set. */
 static bool body_room(serve_req *r, size_t need)
 {
@@ -223,9 +315,13 @@ static bool body_room(serve_req *r, size_t need)
         body_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, SERVE_WERR_TOO_LARGE, "Request Entity Too Large");
         return false;
     }
-    size_t ncap = r->cap ? r->cap * 2 : 64 * 1024;
-    while (ncap < r->len + need)
-        ncap *= 2;
+    if (!r->body)
+        pool_take_buf(r);
+    if (r->len + need <= r->cap)
+        return true;
+    size_t ncap = r->cap * 2 > 65536 ? r->cap * 2 : 65536;
+    if (ncap < r->len + need)
+        ncap = r->len + need;
     if (ncap > max)
         ncap = (size_t)max;
     if (!reserve(r, ncap - r->cap)) {
@@ -242,6 +338,11 @@ static bool body_room(serve_req *r, size_t need)
     r->body = nb;
     r->cap = ncap;
     return true;
+}
+
+bool serve_body_presize(serve_req *r, uint64_t len)
+{
+    return len == 0 || body_room(r, (size_t)len);
 }
 
 static int body_discard(serve_req *r, size_t len)
@@ -320,8 +421,7 @@ void serve_body_free(serve_req *r)
     if (r->z_ready)
         inflateEnd(&r->z);
     r->z_ready = false;
-    cts_free(r->body);
-    r->body = NULL;
+    pool_put_buf(r);
     r->len = r->cap = 0;
     if (r->reserved)
         atomic_fetch_sub(&r->st->inflight_bytes, r->reserved);

@@ -118,7 +118,8 @@ static enum MHD_Result check_size(serve_req *r, struct MHD_Connection *c)
     }
     if (atomic_load(&r->st->inflight_bytes) >= r->st->cfg.max_inflight_bytes)
         return serve_throttled(r, c);
-    if (!serve_body_begin(r, c)) {
+    /* a plain body of known length gets its buffer at once (no regrowth) */
+    if (!serve_body_begin(r, c) || (!r->z_ready && !serve_body_presize(r, n))) {
         atomic_fetch_add(&r->st->metrics.write_errors[r->fail_kind], 1);
         return serve_error(r, c, r->fail_status, r->fail_msg);
     }
@@ -196,13 +197,9 @@ static void write_batch(serve_req *r, write_tally *t, const cts_lp_batch *b)
 /* Feed the body to a line-protocol reader and write what it yields. */
 static int write_body(serve_req *r, write_tally *t)
 {
-    cts_lp_opts o;
-    cts_lp_opts_init(&o);
-    o.precision = r->precision;
-    o.now_ns = serve_now_ns();
-    cts_lp_reader *rd = NULL;
+    cts_lp_reader *rd = serve_pool_reader(&r->st->pool, r->precision, serve_now_ns());
     cts_lp_batch b;
-    int rc = cts_lp_reader_create(&o, &rd);
+    int rc = rd ? 0 : CTS_ENOMEM;
     if (rc == 0 && r->len)
         rc = cts_lp_reader_feed(rd, r->body, r->len);
     for (int pass = 0; rc == 0 && pass < 2 && !t->hard_rc; pass++) {
@@ -211,7 +208,10 @@ static int write_body(serve_req *r, write_tally *t)
         if (rc == 0 && pass == 0)
             rc = cts_lp_reader_finish(rd);
     }
-    cts_lp_reader_destroy(rd);
+    if (rc == 0)
+        serve_pool_put_reader(&r->st->pool, rd);
+    else /* a reader left mid-input is not reused */
+        cts_lp_reader_destroy(rd);
     return rc < 0 ? rc : 0;
 }
 
