@@ -1003,6 +1003,9 @@ static void test_check(void **state)
     assert_int_equal(err.offset, 4);
     assert_string_equal(err.msg, "error parsing query: found EOF, expected DATABASES, FIELD, "
                                  "MEASUREMENTS, RETENTION, SERIES, TAG at line 1, char 5");
+    assert_int_equal(cts_query_check("SHOW", 4, NULL), CTS_EPARSE);
+    assert_int_equal(cts_query_check(NULL, 0, &err), CTS_EPARSE);
+    assert_int_equal(cts_query_check(NULL, 3, &err), CTS_EINVAL);
 }
 
 static void test_incomplete(void **state)
