@@ -1187,6 +1187,318 @@ static void test_streaming(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Property tests over random results: JSON is well formed, pretty JSON is
+ * compact JSON plus whitespace, CSV reads back to the values.
+ * ------------------------------------------------------------------------ */
+typedef struct rseries {
+    char name[8];
+    size_t ntags, ncols, nrows;
+    cts_str keys[2], vals[2], cols[4];
+    char tagtext[4][8], coltext[4][8];
+    cts_qval *vals_rows;
+    char (*strs)[12];
+} rseries;
+
+typedef struct rquery {
+    size_t nstmts;
+    size_t nseries[3];
+    bool error[3];
+    rseries series[3][3];
+} rquery;
+
+/* A short string of awkward bytes: quotes, commas, newlines, controls,
+ * HTML characters, UTF-8 and invalid UTF-8. */
+static void rand_text(cts_rng *rng, char *out, size_t cap)
+{
+    static const char *const atoms[] = {"a", "Z", "\"", ",",    "\n",       "\r",           "\\",
+                                        "<", "&", " ",  "\x01", "\xc2\xb5", "\xe2\x80\xa8", "\xff",
+                                        "=", "9"};
+    size_t n = 0, k = cts_rng_below(rng, 4);
+    for (size_t i = 0; i < k; i++) {
+        const char *a = atoms[cts_rng_below(rng, sizeof atoms / sizeof atoms[0])];
+        if (n + strlen(a) + 1 > cap)
+            break;
+        memcpy(out + n, a, strlen(a));
+        n += strlen(a);
+    }
+    out[n] = '\0';
+}
+
+static cts_qval rand_value(cts_rng *rng, char *buf)
+{
+    switch (cts_rng_below(rng, 7)) {
+    case 0:
+        return VN();
+    case 1:
+        return VF((double)(int64_t)cts_rng_next(rng) / (double)(1 + cts_rng_below(rng, 1000)));
+    case 2:
+        return VI((int64_t)cts_rng_next(rng));
+    case 3:
+        return VU(cts_rng_next(rng));
+    case 4:
+        return VB(cts_rng_below(rng, 2));
+    case 5:
+        rand_text(rng, buf, 12);
+        return VS(buf);
+    default:
+        return VT((int64_t)cts_rng_next(rng));
+    }
+}
+
+static void rand_series(cts_rng *rng, rseries *r)
+{
+    rand_text(rng, r->name, sizeof r->name);
+    r->ntags = cts_rng_below(rng, 3);
+    r->ncols = cts_rng_below(rng, 5);
+    r->nrows = cts_rng_below(rng, 6);
+    for (size_t i = 0; i < r->ntags; i++) {
+        rand_text(rng, r->tagtext[2 * i], 8);
+        rand_text(rng, r->tagtext[2 * i + 1], 8);
+        r->keys[i] = S(r->tagtext[2 * i]);
+        r->vals[i] = S(r->tagtext[2 * i + 1]);
+    }
+    for (size_t i = 0; i < r->ncols; i++) {
+        rand_text(rng, r->coltext[i], 8);
+        r->cols[i] = S(r->coltext[i]);
+    }
+    size_t n = r->ncols * r->nrows;
+    r->vals_rows = calloc(n ? n : 1, sizeof *r->vals_rows);
+    r->strs = calloc(n ? n : 1, sizeof *r->strs);
+    for (size_t i = 0; i < n; i++)
+        r->vals_rows[i] = rand_value(rng, r->strs[i]);
+}
+
+static void rand_query(cts_rng *rng, rquery *q)
+{
+    memset(q, 0, sizeof *q);
+    q->nstmts = cts_rng_below(rng, 4);
+    for (size_t i = 0; i < q->nstmts; i++) {
+        q->nseries[i] = cts_rng_below(rng, 4);
+        q->error[i] = cts_rng_below(rng, 4) == 0;
+        for (size_t k = 0; k < q->nseries[i]; k++)
+            rand_series(rng, &q->series[i][k]);
+    }
+}
+
+static void free_query(rquery *q)
+{
+    for (size_t i = 0; i < q->nstmts; i++)
+        for (size_t k = 0; k < q->nseries[i]; k++) {
+            free(q->series[i][k].vals_rows);
+            free(q->series[i][k].strs);
+        }
+}
+
+static char *encode_query(const rquery *q, cts_qformat fmt, bool pretty)
+{
+    run r;
+    run_start(&r, fmt, CTS_QEPOCH_RFC3339, pretty);
+    for (uint32_t i = 0; i < q->nstmts; i++) {
+        stmt_begin(&r, i);
+        for (size_t k = 0; k < q->nseries[i]; k++) {
+            const rseries *rs = &q->series[i][k];
+            cts_qseries s = {S(rs->name), rs->ntags, rs->keys, rs->vals, rs->ncols, rs->cols};
+            assert_int_equal(r.s->series_begin(r.s->ctx, &s), 0);
+            for (size_t j = 0; j < rs->nrows; j++)
+                assert_int_equal(r.s->row(r.s->ctx, rs->vals_rows + j * rs->ncols), 0);
+            assert_int_equal(r.s->series_end(r.s->ctx), 0);
+        }
+        stmt_end(&r, i, q->error[i] ? "failed" : NULL);
+    }
+    assert_int_equal(cts_qenc_finish(r.e), 0);
+    cts_qenc_destroy(r.e);
+    return r.w.p ? r.w.p : strdup("");
+}
+
+/* A JSON validator (RFC 8259, values only as the encoder writes them). */
+static const char *j_value(const char *p);
+static const char *j_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+static const char *j_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdef", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return p + 1;
+}
+static const char *j_list(const char *p, char close, bool object)
+{
+    p = j_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (object) {
+            p = j_string(j_ws(p));
+            if (!p || *(p = j_ws(p)) != ':')
+                return NULL;
+            p++;
+        }
+        if (!(p = j_value(p)))
+            return NULL;
+        p = j_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+static const char *j_value(const char *p)
+{
+    p = j_ws(p);
+    if (*p == '{')
+        return j_list(p, '}', true);
+    if (*p == '[')
+        return j_list(p, ']', false);
+    if (*p == '"')
+        return j_string(p);
+    if (strncmp(p, "null", 4) == 0 || strncmp(p, "true", 4) == 0)
+        return p + 4;
+    if (strncmp(p, "false", 5) == 0)
+        return p + 5;
+    char *end;
+    strtod(p, &end);
+    return end == p || *p == '+' ? NULL : end;
+}
+
+/* Pretty JSON without its whitespace outside strings. */
+static void squeeze(char *s)
+{
+    char *o = s;
+    bool in = false;
+    for (char *p = s; *p; p++) {
+        if (in && *p == '\\') {
+            *o++ = *p++;
+        } else if (*p == '"') {
+            in = !in;
+        } else if (!in && (*p == ' ' || *p == '\n')) {
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+}
+
+/* The next CSV field of a record (encoding/csv's quoting); *end_rec at a
+ * record's end. */
+static const char *csv_field(const char *p, char *out, bool *end_rec)
+{
+    size_t n = 0;
+    if (*p == '"') {
+        for (p++;; p++) {
+            if (*p == '"' && p[1] == '"')
+                out[n++] = *p++;
+            else if (*p == '"')
+                break;
+            else
+                out[n++] = *p;
+        }
+        p++;
+    } else {
+        while (*p != ',' && *p != '\n')
+            out[n++] = *p++;
+    }
+    out[n] = '\0';
+    *end_rec = *p == '\n';
+    return p + 1;
+}
+
+static void test_property_json_csv(void **state)
+{
+    (void)state;
+    cts_rng rng = {99};
+    char field[256], want[512];
+    for (int it = 0; it < 400; it++) {
+        rquery q;
+        rand_query(&rng, &q);
+        char *compact = encode_query(&q, CTS_QFMT_JSON, false);
+        char *pretty = encode_query(&q, CTS_QFMT_JSON, true);
+        const char *end = j_value(compact);
+        assert_non_null(end);
+        assert_string_equal(end, "\n");
+        assert_non_null(j_value(pretty));
+        squeeze(pretty); /* the newline after the document goes too */
+        compact[strlen(compact) - 1] = '\0';
+        assert_string_equal(pretty, compact);
+        free(compact);
+        free(pretty);
+
+        /* CSV: every row reads back: name, then its string and integer
+         * values as written */
+        char *csv = encode_query(&q, CTS_QFMT_CSV, false);
+        const char *p = csv;
+        for (size_t i = 0; i < q.nstmts; i++) {
+            bool header_due = true;
+            for (size_t k = 0; k < q.nseries[i]; k++) {
+                const rseries *rs = &q.series[i][k];
+                bool end_rec = false;
+                if (*p == '\n')
+                    p++; /* between statements or column sets */
+                if (header_due || (k > 0 && (rs->ncols != q.series[i][k - 1].ncols ||
+                                             memcmp(rs->coltext, q.series[i][k - 1].coltext,
+                                                    sizeof rs->coltext) != 0))) {
+                    p = csv_field(p, field, &end_rec);
+                    assert_string_equal(field, "name");
+                    while (!end_rec)
+                        p = csv_field(p, field, &end_rec);
+                }
+                header_due = false;
+                for (size_t j = 0; j < rs->nrows; j++) {
+                    p = csv_field(p, field, &end_rec);
+                    assert_string_equal(field, rs->name);
+                    p = csv_field(p, field, &end_rec); /* tags */
+                    for (size_t c = 0; c < rs->ncols; c++) {
+                        const cts_qval *v = &rs->vals_rows[j * rs->ncols + c];
+                        p = csv_field(p, field, &end_rec);
+                        if (v->type == CTS_Q_STRING)
+                            assert_string_equal(field, v->v.s.ptr);
+                        if (v->type == CTS_Q_INT) {
+                            snprintf(want, sizeof want, "%lld", (long long)v->v.i);
+                            assert_string_equal(field, want);
+                        }
+                        if (v->type == CTS_Q_TIME) {
+                            snprintf(want, sizeof want, "%lld", (long long)v->v.i);
+                            assert_string_equal(field, want);
+                        }
+                        if (v->type == CTS_Q_NULL)
+                            assert_string_equal(field, "");
+                    }
+                    assert_true(end_rec);
+                }
+            }
+            if (q.error[i]) {
+                if (*p == '\n' && p[1] == '\n')
+                    p++;
+                p += *p == '\n' && strncmp(p + 1, "ERR:", 4) == 0;
+                assert_memory_equal(p, "ERR: failed\n", 12);
+                p += 12;
+                break; /* InfluxDB runs nothing after a failed statement */
+            }
+        }
+        free(csv);
+        free_query(&q);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1208,6 +1520,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_streaming),
+        cmocka_unit_test(test_property_json_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
