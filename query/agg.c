@@ -24,6 +24,10 @@
  * mean and M2 and merges with Chan's formula. median and percentile keep
  * every value as an order-preserving uint64 key (floats: sign-magnitude
  * flipped; int64: sign bit flipped) so one quickselect serves all types.
+ *
+ * Size. The executor keeps a state per time bucket and output, so q_agg is
+ * a common head plus a union with one member per kind of function (56
+ * bytes); each function reads and frees only its own member.
  */
 #include "agg.h"
 
@@ -180,26 +184,42 @@ void q_agg_init(q_agg *a, q_fn fn, cts_type type, double pct)
     a->pct = pct;
 }
 
+static bool holds_str(const q_agg *a)
+{
+    return a->type == CTS_TYPE_STRING &&
+           (a->fn == Q_FN_FIRST || a->fn == Q_FN_LAST || a->fn == Q_FN_MIN || a->fn == Q_FN_MAX);
+}
+
+static bool holds_keys(const q_agg *a)
+{
+    return a->fn == Q_FN_MEDIAN || a->fn == Q_FN_PERCENTILE;
+}
+
+/* Only the function's own union member is read: the others alias it. */
 void q_agg_fini(q_agg *a)
 {
     if (!a)
         return;
-    cts_free(a->str);
-    cts_free(a->keys);
-    cts_free(a->key_ts);
-    a->str = NULL;
-    a->keys = NULL;
-    a->key_ts = NULL;
-    a->str_len = a->str_cap = 0;
-    a->nkeys = a->cap_keys = 0;
+    if (holds_str(a)) {
+        cts_free(a->u.sel.str);
+        a->u.sel.str = NULL;
+        a->u.sel.len = a->u.sel.cap = 0;
+    } else if (holds_keys(a)) {
+        cts_free(a->u.ord.keys);
+        cts_free(a->u.ord.ts);
+        a->u.ord.keys = NULL;
+        a->u.ord.ts = NULL;
+        a->u.ord.n = a->u.ord.cap = 0;
+    }
 }
 
 uint64_t q_agg_mem_bytes(const q_agg *a)
 {
-    if (!a)
-        return 0;
-    uint64_t per = a->key_ts ? 16 : 8;
-    return a->cap_keys * per + a->str_cap;
+    if (a && holds_str(a))
+        return a->u.sel.cap;
+    if (a && holds_keys(a))
+        return a->u.ord.cap * (a->fn == Q_FN_PERCENTILE ? 16 : 8);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -207,14 +227,14 @@ uint64_t q_agg_mem_bytes(const q_agg *a)
  * ------------------------------------------------------------------------ */
 static i128 isum_get(const q_agg *a)
 {
-    return (i128)(((u128)(uint64_t)a->isum_hi << 64) | a->isum_lo);
+    return (i128)(((u128)(uint64_t)a->u.sum.hi << 64) | a->u.sum.lo);
 }
 
 static void isum_add(q_agg *a, i128 v)
 {
     u128 s = (u128)isum_get(a) + (u128)v;
-    a->isum_lo = (uint64_t)s;
-    a->isum_hi = (int64_t)(uint64_t)(s >> 64);
+    a->u.sum.lo = (uint64_t)s;
+    a->u.sum.hi = (int64_t)(uint64_t)(s >> 64);
 }
 
 /* ------------------------------------------------------------------------
@@ -442,29 +462,29 @@ static void offer(q_agg *a, cts_num v, int64_t t)
     if (a->count == 0)
         take = true;
     else if (a->fn == Q_FN_MIN || a->fn == Q_FN_MAX)
-        take = better_extreme(a->type, a->fn == Q_FN_MAX, v, t, a->sel, a->sel_ts);
+        take = better_extreme(a->type, a->fn == Q_FN_MAX, v, t, a->u.sel.val, a->u.sel.ts);
     else
-        take = better_edge(a->type, a->fn == Q_FN_LAST, v, t, a->sel, a->sel_ts);
+        take = better_edge(a->type, a->fn == Q_FN_LAST, v, t, a->u.sel.val, a->u.sel.ts);
     if (take) {
-        a->sel = v;
-        a->sel_ts = t;
+        a->u.sel.val = v;
+        a->u.sel.ts = t;
     }
 }
 
 static int set_str(q_agg *a, cts_str s)
 {
-    if (s.len > a->str_cap || !a->str) {
+    if (s.len > a->u.sel.cap || !a->u.sel.str) {
         uint32_t cap = s.len ? s.len : 1;
         char *p = cts_malloc(cap);
         if (!p)
             return CTS_ENOMEM;
-        cts_free(a->str);
-        a->str = p;
-        a->str_cap = cap;
+        cts_free(a->u.sel.str);
+        a->u.sel.str = p;
+        a->u.sel.cap = cap;
     }
     if (s.len)
-        memcpy(a->str, s.ptr, s.len);
-    a->str_len = s.len;
+        memcpy(a->u.sel.str, s.ptr, s.len);
+    a->u.sel.len = s.len;
     return 0;
 }
 
@@ -474,15 +494,15 @@ static int offer_str(q_agg *a, cts_str s, int64_t t)
     bool last = a->fn == Q_FN_LAST, take;
     if (a->count == 0)
         take = true;
-    else if (t != a->sel_ts)
-        take = last ? t > a->sel_ts : t < a->sel_ts;
+    else if (t != a->u.sel.ts)
+        take = last ? t > a->u.sel.ts : t < a->u.sel.ts;
     else
-        take = str_gt(s, a->str, a->str_len);
+        take = str_gt(s, a->u.sel.str, a->u.sel.len);
     if (!take)
         return 0;
     int rc = set_str(a, s);
     if (rc == 0)
-        a->sel_ts = t;
+        a->u.sel.ts = t;
     return rc;
 }
 
@@ -509,7 +529,7 @@ static cts_num num_at(cts_type type, const void *vals, uint32_t i)
 static void add_sum(q_agg *a, const void *vals, uint32_t n)
 {
     if (a->type == CTS_TYPE_FLOAT) {
-        a->fsum += sum_f64(vals, n);
+        a->u.sum.f += sum_f64(vals, n);
         return;
     }
     if (a->type == CTS_TYPE_INT)
@@ -569,11 +589,11 @@ static void spread_fold(q_agg *a, cts_num mn, cts_num mx, uint64_t nvalid)
 {
     if (nvalid == 0)
         return;
-    if (a->nvalid == 0 || num_lt(a->type, mn, a->min))
-        a->min = mn;
-    if (a->nvalid == 0 || num_lt(a->type, a->max, mx))
-        a->max = mx;
-    a->nvalid += nvalid;
+    if (a->u.spread.n == 0 || num_lt(a->type, mn, a->u.spread.min))
+        a->u.spread.min = mn;
+    if (a->u.spread.n == 0 || num_lt(a->type, a->u.spread.max, mx))
+        a->u.spread.max = mx;
+    a->u.spread.n += nvalid;
 }
 
 static void add_spread(q_agg *a, const void *vals, uint32_t n)
@@ -598,17 +618,17 @@ static void moments_merge(q_agg *a, uint64_t nb, double mb, double m2b)
 {
     if (nb == 0)
         return;
-    if (a->nvalid == 0) {
-        a->nvalid = nb;
-        a->mean = mb;
-        a->m2 = m2b;
+    if (a->u.mom.n == 0) {
+        a->u.mom.n = nb;
+        a->u.mom.mean = mb;
+        a->u.mom.m2 = m2b;
         return;
     }
-    double na = (double)a->nvalid, nbd = (double)nb, n = na + nbd;
-    double delta = mb - a->mean;
-    a->mean += delta * (nbd / n);
-    a->m2 += m2b + delta * delta * (na * nbd / n);
-    a->nvalid += nb;
+    double na = (double)a->u.mom.n, nbd = (double)nb, n = na + nbd;
+    double delta = mb - a->u.mom.mean;
+    a->u.mom.mean += delta * (nbd / n);
+    a->u.mom.m2 += m2b + delta * delta * (na * nbd / n);
+    a->u.mom.n += nb;
 }
 
 static double val_f64(cts_type type, const void *vals, uint32_t i)
@@ -666,25 +686,25 @@ static cts_num num_of_key(cts_type type, uint64_t k)
 static int keys_reserve(q_agg *a, uint64_t more)
 {
     bool with_ts = a->fn == Q_FN_PERCENTILE;
-    uint64_t need = a->nkeys + more;
-    if (need <= a->cap_keys)
+    uint64_t need = a->u.ord.n + more;
+    if (need <= a->u.ord.cap)
         return 0;
-    if (need < a->nkeys || need > (uint64_t)(SIZE_MAX / 16))
+    if (need < a->u.ord.n || need > (uint64_t)(SIZE_MAX / 16))
         return CTS_ENOMEM;
-    uint64_t cap = a->cap_keys ? a->cap_keys : 64;
+    uint64_t cap = a->u.ord.cap ? a->u.ord.cap : 64;
     while (cap < need)
         cap = cap > (uint64_t)(SIZE_MAX / 32) ? need : cap * 2;
-    uint64_t *k = cts_realloc(a->keys, (size_t)cap * sizeof *k);
+    uint64_t *k = cts_realloc(a->u.ord.keys, (size_t)cap * sizeof *k);
     if (!k)
         return CTS_ENOMEM;
-    a->keys = k;
+    a->u.ord.keys = k;
     if (with_ts) {
-        int64_t *t = cts_realloc(a->key_ts, (size_t)cap * sizeof *t);
+        int64_t *t = cts_realloc(a->u.ord.ts, (size_t)cap * sizeof *t);
         if (!t)
             return CTS_ENOMEM;
-        a->key_ts = t;
+        a->u.ord.ts = t;
     }
-    a->cap_keys = cap;
+    a->u.ord.cap = cap;
     return 0;
 }
 
@@ -693,15 +713,15 @@ static int add_keys(q_agg *a, const int64_t *ts, const void *vals, uint32_t n)
     int rc = keys_reserve(a, n);
     if (rc)
         return rc;
-    uint64_t *k = a->keys + a->nkeys;
+    uint64_t *k = a->u.ord.keys + a->u.ord.n;
     uint32_t m = 0;
     if (a->type == CTS_TYPE_FLOAT) {
         const double *v = vals;
         for (uint32_t i = 0; i < n; i++) {
             if (isnan(v[i]))
                 continue;
-            if (a->key_ts)
-                a->key_ts[a->nkeys + m] = ts[i];
+            if (a->u.ord.ts)
+                a->u.ord.ts[a->u.ord.n + m] = ts[i];
             k[m++] = key_of(CTS_TYPE_FLOAT, num_at(CTS_TYPE_FLOAT, vals, i));
         }
     } else {
@@ -709,11 +729,11 @@ static int add_keys(q_agg *a, const int64_t *ts, const void *vals, uint32_t n)
         const uint64_t *u = vals;
         for (uint32_t i = 0; i < n; i++)
             k[i] = u[i] ^ bias;
-        if (a->key_ts)
-            memcpy(a->key_ts + a->nkeys, ts, (size_t)n * sizeof *ts);
+        if (a->u.ord.ts)
+            memcpy(a->u.ord.ts + a->u.ord.n, ts, (size_t)n * sizeof *ts);
         m = n;
     }
-    a->nkeys += m;
+    a->u.ord.n += m;
     return 0;
 }
 
@@ -790,7 +810,7 @@ static bool stats_accepts(q_fn fn, cts_type t)
 static int stats_sum(q_agg *a, const cts_stats *st)
 {
     if (a->type == CTS_TYPE_FLOAT) {
-        a->fsum += st->sum.f;
+        a->u.sum.f += st->sum.f;
         return 0;
     }
     i128 s;
@@ -844,15 +864,17 @@ int q_agg_add_stats(q_agg *a, const cts_stats *st)
  * ------------------------------------------------------------------------ */
 static int merge_keys(q_agg *dst, const q_agg *src)
 {
-    int rc = keys_reserve(dst, src->nkeys);
+    int rc = keys_reserve(dst, src->u.ord.n);
     if (rc)
         return rc;
-    if (src->nkeys) {
-        memcpy(dst->keys + dst->nkeys, src->keys, (size_t)src->nkeys * sizeof *src->keys);
-        if (dst->key_ts)
-            memcpy(dst->key_ts + dst->nkeys, src->key_ts, (size_t)src->nkeys * sizeof *src->key_ts);
+    if (src->u.ord.n) {
+        memcpy(dst->u.ord.keys + dst->u.ord.n, src->u.ord.keys,
+               (size_t)src->u.ord.n * sizeof *src->u.ord.keys);
+        if (dst->u.ord.ts)
+            memcpy(dst->u.ord.ts + dst->u.ord.n, src->u.ord.ts,
+                   (size_t)src->u.ord.n * sizeof *src->u.ord.ts);
     }
-    dst->nkeys += src->nkeys;
+    dst->u.ord.n += src->u.ord.n;
     return 0;
 }
 
@@ -867,7 +889,7 @@ int q_agg_merge(q_agg *dst, const q_agg *src)
     switch (dst->fn) {
     case Q_FN_SUM:
     case Q_FN_MEAN:
-        dst->fsum += src->fsum;
+        dst->u.sum.f += src->u.sum.f;
         isum_add(dst, isum_get(src));
         break;
     case Q_FN_MIN:
@@ -875,15 +897,15 @@ int q_agg_merge(q_agg *dst, const q_agg *src)
     case Q_FN_FIRST:
     case Q_FN_LAST:
         if (dst->type == CTS_TYPE_STRING)
-            rc = offer_str(dst, (cts_str){src->str, src->str_len}, src->sel_ts);
+            rc = offer_str(dst, (cts_str){src->u.sel.str, src->u.sel.len}, src->u.sel.ts);
         else
-            offer(dst, src->sel, src->sel_ts);
+            offer(dst, src->u.sel.val, src->u.sel.ts);
         break;
     case Q_FN_SPREAD:
-        spread_fold(dst, src->min, src->max, src->nvalid);
+        spread_fold(dst, src->u.spread.min, src->u.spread.max, src->u.spread.n);
         break;
     case Q_FN_STDDEV:
-        moments_merge(dst, src->nvalid, src->mean, src->m2);
+        moments_merge(dst, src->u.mom.n, src->u.mom.mean, src->u.mom.m2);
         break;
     case Q_FN_MEDIAN:
     case Q_FN_PERCENTILE:
@@ -963,21 +985,21 @@ static double num_to_f64(cts_type type, cts_num x)
 
 static void median_result(q_agg *a, cts_qval *out)
 {
-    uint64_t n = a->nkeys, k = n / 2;
+    uint64_t n = a->u.ord.n, k = n / 2;
     out->type = CTS_Q_FLOAT;
     if (n == 0) {
         out->v.f = NAN; /* only NaN values were added */
         return;
     }
-    select_nth(a->keys, NULL, n, k);
-    uint64_t hi = a->keys[k];
+    select_nth(a->u.ord.keys, NULL, n, k);
+    uint64_t hi = a->u.ord.keys[k];
     if (n % 2) {
         out->v.f = num_to_f64(a->type, num_of_key(a->type, hi));
         return;
     }
-    uint64_t lo = a->keys[0];
+    uint64_t lo = a->u.ord.keys[0];
     for (uint64_t i = 1; i < k; i++)
-        lo = a->keys[i] > lo ? a->keys[i] : lo;
+        lo = a->u.ord.keys[i] > lo ? a->u.ord.keys[i] : lo;
     cts_num l = num_of_key(a->type, lo), h = num_of_key(a->type, hi);
     if (a->type == CTS_TYPE_FLOAT)
         out->v.f = lo == hi ? l.f : l.f + (h.f - l.f) / 2;
@@ -987,18 +1009,18 @@ static void median_result(q_agg *a, cts_qval *out)
 
 static void percentile_result(q_agg *a, cts_qval *out, int64_t *ts_ns)
 {
-    double x = floor((double)a->nkeys * a->pct / 100.0 + 0.5) - 1;
-    if (!(x >= 0 && x < (double)a->nkeys)) {
+    double x = floor((double)a->u.ord.n * a->pct / 100.0 + 0.5) - 1;
+    if (!(x >= 0 && x < (double)a->u.ord.n)) {
         out->type = CTS_Q_NULL;
         return;
     }
     uint64_t i = (uint64_t)x;
-    select_nth(a->keys, a->key_ts, a->nkeys, i);
-    cts_num v = num_of_key(a->type, a->keys[i]);
+    select_nth(a->u.ord.keys, a->u.ord.ts, a->u.ord.n, i);
+    cts_num v = num_of_key(a->type, a->u.ord.keys[i]);
     out->type = qtype_of(a->type);
     out->v.u = v.u;
     if (ts_ns)
-        *ts_ns = a->key_ts[i];
+        *ts_ns = a->u.ord.ts[i];
 }
 
 /* ------------------------------------------------------------------------
@@ -1017,10 +1039,10 @@ static void sum_result(const q_agg *a, cts_qval *out)
 {
     if (a->type == CTS_TYPE_FLOAT) {
         out->type = CTS_Q_FLOAT;
-        out->v.f = a->fsum;
+        out->v.f = a->u.sum.f;
     } else {
         out->type = qtype_of(a->type);
-        out->v.u = a->isum_lo;
+        out->v.u = a->u.sum.lo;
     }
 }
 
@@ -1028,7 +1050,7 @@ static void mean_result(const q_agg *a, cts_qval *out)
 {
     out->type = CTS_Q_FLOAT;
     if (a->type == CTS_TYPE_FLOAT)
-        out->v.f = a->fsum / (double)a->count;
+        out->v.f = a->u.sum.f / (double)a->count;
     else
         out->v.f = (double)isum_get(a) / (double)a->count;
 }
@@ -1037,15 +1059,15 @@ static void spread_result(const q_agg *a, cts_qval *out)
 {
     out->type = qtype_of(a->type);
     if (a->type == CTS_TYPE_FLOAT)
-        out->v.f = a->nvalid ? a->max.f - a->min.f : NAN;
+        out->v.f = a->u.spread.n ? a->u.spread.max.f - a->u.spread.min.f : NAN;
     else
-        out->v.u = a->max.u - a->min.u; /* int64 wraps as in InfluxDB */
+        out->v.u = a->u.spread.max.u - a->u.spread.min.u; /* int64 wraps as in InfluxDB */
 }
 
 static void stddev_result(const q_agg *a, cts_qval *out)
 {
     out->type = CTS_Q_FLOAT;
-    out->v.f = a->nvalid < 2 ? NAN : sqrt(a->m2 / (double)(a->nvalid - 1));
+    out->v.f = a->u.mom.n < 2 ? NAN : sqrt(a->u.mom.m2 / (double)(a->u.mom.n - 1));
 }
 
 int q_agg_result(q_agg *a, cts_qval *out, int64_t *ts_ns)
@@ -1075,12 +1097,12 @@ int q_agg_result(q_agg *a, cts_qval *out, int64_t *ts_ns)
     case Q_FN_LAST:
         if (a->type == CTS_TYPE_STRING) {
             out->type = CTS_Q_STRING;
-            out->v.s = (cts_str){a->str ? a->str : "", a->str_len};
+            out->v.s = (cts_str){a->u.sel.str ? a->u.sel.str : "", a->u.sel.len};
         } else {
-            typed_result(a->type, a->sel, out);
+            typed_result(a->type, a->u.sel.val, out);
         }
         if (ts_ns)
-            *ts_ns = a->sel_ts;
+            *ts_ns = a->u.sel.ts;
         break;
     case Q_FN_SPREAD:
         spread_result(a, out);

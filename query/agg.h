@@ -113,33 +113,45 @@ bool q_fn_uses_stats(q_fn fn);
  * `unsupported mean iterator type: string` */
 CTS_MUST_USE int q_fn_check(q_fn fn, cts_type in, cts_qtype *out, char *msg, size_t cap);
 
-/* The state of one aggregate over one bucket of one group. Plain data but
- * for `str` and `keys`/`key_ts` (heap, freed by q_agg_fini). */
+/* The state of one aggregate over one bucket of one group: the common
+ * head, then one member of `u` by function (a bucket array holds many, so
+ * it stays small). Plain data but for u.sel.str (strings) and u.ord's
+ * arrays (heap, freed by q_agg_fini). */
 typedef struct q_agg {
     q_fn fn;
     cts_type type;  /* input type */
     double pct;     /* percentile's N */
     uint64_t count; /* points added, NaN included */
-    /* sum, mean: floats in fsum; integers exactly, as the 128-bit two's
-     * complement number isum_hi:isum_lo */
-    double fsum;
-    uint64_t isum_lo;
-    int64_t isum_hi;
-    /* min, max, first, last: the chosen value (booleans 0/1 in .u) */
-    cts_num sel;
-    int64_t sel_ts; /* its time */
-    /* spread: smallest and largest non-NaN value */
-    cts_num min, max;
-    uint64_t nvalid; /* spread, stddev: non-NaN values seen */
-    double mean, m2; /* stddev: mean and sum of squared deviations (Chan) */
-    /* first/last of strings: the value (owned) */
-    char *str;
-    uint32_t str_len, str_cap;
-    /* median/percentile: every non-NaN value as an order-preserving uint64
-     * key, and (percentile) its time */
-    uint64_t *keys;
-    int64_t *key_ts;
-    uint64_t nkeys, cap_keys;
+    union {
+        struct { /* sum, mean: floats in f; integers exactly, as the
+                  * 128-bit two's complement number hi:lo */
+            double f;
+            uint64_t lo;
+            int64_t hi;
+        } sum;
+        struct { /* min, max, first, last: the chosen point (booleans
+                  * 0/1 in val.u; strings in str, owned) */
+            cts_num val;
+            int64_t ts;
+            char *str;
+            uint32_t len, cap;
+        } sel;
+        struct { /* spread: n non-NaN values, the smallest and largest */
+            uint64_t n;
+            cts_num min, max;
+        } spread;
+        struct { /* stddev: n non-NaN values, their mean and sum of
+                  * squared deviations (merged with Chan's formula) */
+            uint64_t n;
+            double mean, m2;
+        } mom;
+        struct { /* median, percentile: every non-NaN value as an
+                  * order-preserving uint64 key, and (percentile) its time */
+            uint64_t *keys;
+            int64_t *ts;
+            uint64_t n, cap;
+        } ord;
+    } u;
 } q_agg;
 
 void q_agg_init(q_agg *a, q_fn fn, cts_type type, double pct);
