@@ -880,7 +880,7 @@ static int merge_keys(q_agg *dst, const q_agg *src)
 
 int q_agg_merge(q_agg *dst, const q_agg *src)
 {
-    if (!dst || !src || dst->fn != src->fn || dst->type != src->type ||
+    if (!dst || !src || dst == src || dst->fn != src->fn || dst->type != src->type ||
         !fn_accepts(dst->fn, dst->type))
         return CTS_EINVAL;
     if (src->count == 0)
