@@ -207,12 +207,16 @@ static int parse_timeout(const char *s, uint32_t *ms)
                 frac += (uint64_t)(s[i] - '0') * (scale /= 10);
     if (i > 0 && s[i] == '\0' && whole < 4000000) {
         *ms = (uint32_t)(whole * 1000 + frac);
+        if (*ms == 0 && strpbrk(s, "123456789"))
+            *ms = 1; /* a positive timeout below 1 ms is not "none" */
         return 0;
     }
     if (cts_duration_parse(s, strlen(s), &ns, NULL) != 0 || ns < 0 ||
         ns / 1000000 > (int64_t)UINT32_MAX)
         return CTS_EINVAL;
     *ms = (uint32_t)(ns / 1000000);
+    if (*ms == 0 && ns > 0)
+        *ms = 1;
     return 0;
 }
 
