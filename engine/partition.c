@@ -560,7 +560,8 @@ int part_load(part *p, const blockref *ref, struct cts_run *out, char *errmsg, s
     int rc = block_bytes(p, ref, &buf, &owned);
     if (rc)
         goto fail;
-    if ((rc = cts_block_info_read(buf, ref->len, &info)) < 0)
+    /* cts_block_decode checks the CRC: one pass over the bytes, not two */
+    if ((rc = cts_block_info_peek(buf, ref->len, &info)) < 0)
         goto fail;
     if (info.type != out->type || info.count != ref->stats.count) {
         rc = CTS_ECORRUPT;

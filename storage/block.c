@@ -251,7 +251,8 @@ static void get_stats(const uint8_t *src, cts_stats *st, uint32_t count)
     st->max_time = (int64_t)cts_get_u64(src + 88);
 }
 
-int cts_block_info_read(const uint8_t *src, size_t len, cts_block_info *info)
+/* The header's fields, checked for structure; the CRC only when asked. */
+static int read_info(const uint8_t *src, size_t len, cts_block_info *info, bool check_crc)
 {
     if (!src || !info || len < HDR_BYTES + CRC_BYTES || cts_get_u32(src) != BLOCK_MAGIC)
         return CTS_ECORRUPT;
@@ -264,7 +265,7 @@ int cts_block_info_read(const uint8_t *src, size_t len, cts_block_info *info)
         total > CTS_BLOCK_MAX_BYTES || total > len || !codec_valid(src[5], src[6], src[7]))
         return CTS_ECORRUPT;
     size_t body = (size_t)(total - CRC_BYTES);
-    if (cts_get_u32(src + body) != cts_crc32c(src, body))
+    if (check_crc && cts_get_u32(src + body) != cts_crc32c(src, body))
         return CTS_ECHECKSUM;
     info->type = src[5];
     info->count = count;
@@ -278,6 +279,16 @@ int cts_block_info_read(const uint8_t *src, size_t len, cts_block_info *info)
     if (info->type != CTS_TYPE_STRING && info->str_bytes != 0)
         return CTS_ECORRUPT;
     return (int)total;
+}
+
+int cts_block_info_read(const uint8_t *src, size_t len, cts_block_info *info)
+{
+    return read_info(src, len, info, true);
+}
+
+int cts_block_info_peek(const uint8_t *src, size_t len, cts_block_info *info)
+{
+    return read_info(src, len, info, false);
 }
 
 /*

@@ -558,6 +558,10 @@ CTS_MUST_USE int cts_block_encode(const cts_block_input *in, uint8_t *dst, size_
  * CTS_ECORRUPT / CTS_ECHECKSUM / CTS_EVERSION. Never reads past src[len).
  */
 CTS_MUST_USE int cts_block_info_read(const uint8_t *src, size_t len, cts_block_info *info);
+/* cts_block_info_read without the CRC32C pass, for a caller that decodes
+ * the block next (cts_block_decode checks the CRC): the header is still
+ * checked for structure, so sizes taken from it are safe to allocate. */
+CTS_MUST_USE int cts_block_info_peek(const uint8_t *src, size_t len, cts_block_info *info);
 
 /* Where a decode writes. ts and the value array of the block's type must
  * hold info.count elements; string blocks also need str_arena with

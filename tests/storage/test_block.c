@@ -509,6 +509,18 @@ static void corruption_detected(void **state)
             column_free(&out);
             free(copy);
         }
+        /* peek skips only the CRC: a flipped payload byte passes it (decode
+         * then refuses), a truncation never does */
+        cts_block_info pi;
+        assert_int_equal(cts_block_info_peek(blk, (size_t)len, &pi), len);
+        uint8_t *flip = malloc((size_t)len);
+        memcpy(flip, blk, (size_t)len);
+        flip[len - 5] ^= 0x10; /* the last payload byte, before the CRC */
+        assert_int_equal(cts_block_info_peek(flip, (size_t)len, &pi), len);
+        assert_int_equal(cts_block_info_read(flip, (size_t)len, &pi), CTS_ECHECKSUM);
+        free(flip);
+        for (int cut = 0; cut < len; cut++)
+            assert_true(cts_block_info_peek(blk, (size_t)cut, &pi) < 0);
         for (int cut = 0; cut < len; cut++) {
             uint8_t *copy = malloc((size_t)cut + 1); /* exact size: ASan sees any overread */
             memcpy(copy, blk, (size_t)cut);
