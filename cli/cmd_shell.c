@@ -247,11 +247,25 @@ static void cmd_use(shell *sh, char *arg)
         printf("Using database %s\n", sh->db);
 }
 
-/* Apply a setting command; false when `w` names none. */
+/* Apply a setting command (one word after it); false when `w` names none. */
 static bool set_option(shell *sh, const char *w, size_t wn, const char *arg)
 {
-    int bad = 0;
-    if (word_is(w, wn, "format"))
+    static const struct {
+        const char *name, *usage;
+    } names[] = {{"format", "FORMAT table|csv|json"},
+                 {"epoch", "EPOCH ns|u|ms|s|m|h|rfc3339"},
+                 {"timing", "TIMING on|off"},
+                 {"chart", "CHART on|off"},
+                 {"pretty", "PRETTY on|off"}};
+    int bad = CTS_EINVAL;
+    size_t k = 0;
+    while (k < sizeof names / sizeof names[0] && !word_is(w, wn, names[k].name))
+        k++;
+    if (k == sizeof names / sizeof names[0])
+        return false;
+    if (!arg[0] || strpbrk(arg, " \t"))
+        bad = CTS_EINVAL;
+    else if (word_is(w, wn, "format"))
         bad = cli_parse_format(arg, &sh->eo.format);
     else if (word_is(w, wn, "epoch"))
         bad = cts_qepoch_parse(arg, &sh->eo.epoch);
@@ -259,12 +273,10 @@ static bool set_option(shell *sh, const char *w, size_t wn, const char *arg)
         bad = on_off(arg, &sh->timing);
     else if (word_is(w, wn, "chart"))
         bad = on_off(arg, &sh->eo.chart);
-    else if (word_is(w, wn, "pretty"))
-        bad = on_off(arg, &sh->eo.pretty);
     else
-        return false;
+        bad = on_off(arg, &sh->eo.pretty);
     if (bad)
-        shell_error(sh, "bad value '%s' (see HELP)", arg);
+        shell_error(sh, "usage: %s", names[k].usage);
     return true;
 }
 
@@ -298,8 +310,6 @@ static bool shell_command(shell *sh, char *line)
             shell_error(sh, "%s", "usage: USE <database>");
         return true;
     }
-    if (!arg[0] || strchr(arg, ' '))
-        return false; /* settings take exactly one word */
     return set_option(sh, w, wn, arg);
 }
 

@@ -214,6 +214,12 @@ check "shell: no database" grep -q "database name required" "$T/out"
 check "shell: USE unknown" grep -qx "ERR: database not found: nope" "$T/err"
 check "shell goes on after errors" grep -q "^city$" "$T/out"
 
+printf 'FORMAT xml\nEPOCH\nSHOW DATABASES\n' | "$CITYTS" shell --data "$T/data" > "$T/out" 2> "$T/err"
+check "shell bad setting exits 1" test $? -eq 1
+check "shell bad FORMAT explained" grep -qx "ERR: usage: FORMAT table|csv|json" "$T/err"
+check "shell bare EPOCH explained" grep -qx "ERR: usage: EPOCH ns|u|ms|s|m|h|rfc3339" "$T/err"
+check "shell goes on after a bad setting" grep -q "^city$" "$T/out"
+
 printf 'SELECT FROM\n' | "$CITYTS" shell --data "$T/data" --db city > "$T/out" 2> "$T/err"
 check "shell parse error exits 1" test $? -eq 1
 check "shell parse error reported" grep -q "^error parsing query: " "$T/err"
