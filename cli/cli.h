@@ -47,5 +47,6 @@ int cmd_gen(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_shell(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

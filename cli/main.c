@@ -190,6 +190,35 @@ static const cli_command commands[] = {
      "  --drain-timeout S        how long a stop waits for requests in flight (default 30)\n\n"
      "Exit status: 0 stopped by a signal with everything flushed, 1 failure, 2 bad usage.\n",
      cmd_serve},
+    {"bench", "benchmark ingest (CLI and HTTP), storage, memory and queries on city data",
+     "usage: cityts bench [--scale tiny|small|medium|large] [--data DIR] [--json] [--keep]\n"
+     "                    [--clients N] [--runs N] [--seed N]\n\n"
+     "Generates the city data of `cityts gen` (seed 1, one week from 2026-11-02) at a\n"
+     "scale, then measures, on this machine:\n"
+     "  - ingest values/s through the CLI path (the pipeline of `cityts ingest`) and over\n"
+     "    HTTP (`cityts serve` started on a free 127.0.0.1 port; 5,000-line batches\n"
+     "    POSTed to /write by N concurrent keep-alive clients), each from the same file;\n"
+     "  - bytes per value: sealed blocks overall and per measurement, the database\n"
+     "    directory on disk (as du counts it), and WAL bytes written;\n"
+     "  - peak resident memory of the CLI run and of the server;\n"
+     "  - p50 and p99 latency of the query suite (six InfluxQL statements: full-range\n"
+     "    stats, an hourly week of one city, the last point of every series, a raw hour\n"
+     "    of one sensor, a field-predicate scan, mean and stddev per 15 min by city).\n\n"
+     "scales (sensors per city and measurement x days: values):\n"
+     "  tiny    1 x 2 d: ~0.15 million (for tests)\n"
+     "  small   2 x 7 d: ~1.1 million (the default)\n"
+     "  medium 55 x 7 d: ~30 million\n"
+     "  large 550 x 7 d: ~300 million (about 20 GB of line protocol on disk)\n\n"
+     "options:\n"
+     "  --data DIR     work in DIR (created if absent; its data.lp, cli/ and http/ are\n"
+     "                 replaced), else in a temporary directory\n"
+     "  --json         one JSON object instead of the tables\n"
+     "  --keep         keep the generated data and both databases\n"
+     "  --clients N    concurrent HTTP clients, 1-256 (default 4)\n"
+     "  --runs N       runs of each query (default 20)\n"
+     "  --seed N       generator seed (default 1)\n\n"
+     "Exit status: 0 done, 1 a step failed (named on stderr), 2 bad usage.\n",
+     cmd_bench},
     {"version", "print the version",
      "usage: cityts version (or cityts --version)\n\nPrints `cityts <version>`.\n", cmd_version},
 };
