@@ -58,7 +58,7 @@ static const char shell_help[] =
     "  CHART on|off                  draw time series as charts (table format)\n"
     "  PRETTY on|off                 indent JSON\n"
     "  HELP                          this text\n"
-    "  EXIT, QUIT or Ctrl-D          leave\n"
+    "  EXIT, QUIT or Ctrl-D          leave (Ctrl-C drops the statement being typed)\n"
     "Anything else is InfluxQL, e.g. SHOW MEASUREMENTS or\n"
     "  SELECT mean(pm25) FROM air WHERE time > now() - 1h GROUP BY time(10m), city\n"
     "A statement continues on the next line when a line ends with '\\' or inside\n"
