@@ -9,6 +9,13 @@
 
 #define QM_REL 1e-9
 
+/* a - b as a double: wrapped like Go's int64 arithmetic (wrap, InfluxDB)
+ * or exact. */
+static double qm_isub_f(int64_t a, int64_t b, bool wrap)
+{
+    return wrap ? (double)qm_wsub(a, b) : (double)((__int128)a - (__int128)b);
+}
+
 /* ---- aggregates over one window: pts[0..n) sorted by time ---- */
 
 static bool qm_greater(const cts_qval *a, const cts_qval *b)
@@ -47,8 +54,10 @@ static qm_pt qm_select(const qm_pt *p, size_t n, qm_fn fn)
         case QFN_MAX:
             better = qm_greater(&x->v.v, &b->v.v) || (qm_val_eq(&b->v.v, &x->v.v) && x->t < b->t);
             break;
-        case QFN_FIRST:
-            better = x->t < b->t || (x->t == b->t && qm_greater(&x->v.v, &b->v.v));
+        case QFN_FIRST: /* BooleanFirstReduce: on a tie false wins, the greatest otherwise */
+            better = x->t < b->t ||
+                     (x->t == b->t && (x->v.v.type == CTS_Q_BOOL ? !x->v.v.v.b && b->v.v.v.b
+                                                                 : qm_greater(&x->v.v, &b->v.v)));
             break;
         default: /* last */
             better = x->t > b->t || (x->t == b->t && qm_greater(&x->v.v, &b->v.v));
@@ -106,7 +115,7 @@ static void qm_stddev(const qm_pt *p, size_t n, qm_pt *out)
     out->v.tol = QM_REL * maxabs;
 }
 
-static void qm_median(qm_pt *p, size_t n, qm_pt *out)
+static void qm_median(qm_pt *p, size_t n, qm_pt *out, bool wrap)
 {
     qsort(p, n, sizeof *p, qm_cmp_pt_value);
     const cts_qval *lo = &p[(n - 1) / 2].v.v, *hi = &p[n / 2].v.v;
@@ -114,7 +123,7 @@ static void qm_median(qm_pt *p, size_t n, qm_pt *out)
     if (n % 2 == 1)
         v = qm_num(&p[n / 2].v.v);
     else if (lo->type == CTS_Q_INT)
-        v = (double)lo->v.i + (double)qm_wsub(hi->v.i, lo->v.i) / 2;
+        v = (double)lo->v.i + qm_isub_f(hi->v.i, lo->v.i, wrap) / 2;
     else
         v = lo->v.f + (hi->v.f - lo->v.f) / 2;
     out->v.v = (cts_qval){.type = CTS_Q_FLOAT, .v.f = v};
@@ -141,7 +150,37 @@ static bool qm_percentile(qm_pt *p, size_t n, double pct, qm_pt *out)
 /* Reduce the window's points with fn. Returns false when the reducer
  * emits no point (percentile out of range); out->t is the selected point's
  * time for selectors, INT64_MIN for the others. */
-static bool qm_aggregate(qm_pt *p, size_t n, const qm_colspec *cs, qm_pt *out)
+/* The mean of integers: InfluxDB sums each series' integers in an int64
+ * (wrapping), divides, and merges the series' means as floats weighted by
+ * their counts (wrap); or the exact mean. */
+static double qm_int_mean(const qm_pt *p, size_t n, bool wrap)
+{
+    if (!wrap) {
+        __int128 s = 0;
+        for (size_t i = 0; i < n; i++)
+            s += p[i].v.v.v.i;
+        return (double)s / (double)n;
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = p[j].sidx == p[i].sidx;
+        if (seen)
+            continue;
+        int64_t s = 0;
+        uint64_t cnt = 0;
+        for (size_t j = i; j < n; j++)
+            if (p[j].sidx == p[i].sidx) {
+                s = qm_wadd(s, p[j].v.v.v.i);
+                cnt++;
+            }
+        total += (double)s / (double)cnt * (double)cnt;
+    }
+    return total / (double)n;
+}
+
+static bool qm_aggregate(qm_pt *p, size_t n, const qm_colspec *cs, bool wrap, qm_pt *out)
 {
     memset(out, 0, sizeof *out);
     out->t = INT64_MIN;
@@ -156,7 +195,10 @@ static bool qm_aggregate(qm_pt *p, size_t n, const qm_colspec *cs, qm_pt *out)
         return true;
     case QFN_MEAN:
         qm_sum(p, n, out, &abs_sum);
-        out->v.v = (cts_qval){.type = CTS_Q_FLOAT, .v.f = qm_num(&out->v.v) / (double)n};
+        if (out->v.v.type == CTS_Q_INT)
+            out->v.v = (cts_qval){.type = CTS_Q_FLOAT, .v.f = qm_int_mean(p, n, wrap)};
+        else
+            out->v.v = (cts_qval){.type = CTS_Q_FLOAT, .v.f = out->v.v.v.f / (double)n};
         out->v.tol = QM_REL * abs_sum / (double)n;
         return true;
     case QFN_MIN:
@@ -178,7 +220,7 @@ static bool qm_aggregate(qm_pt *p, size_t n, const qm_colspec *cs, qm_pt *out)
         qm_stddev(p, n, out);
         return true;
     case QFN_MEDIAN:
-        qm_median(p, n, out);
+        qm_median(p, n, out, wrap);
         return true;
     default:
         return qm_percentile(p, n, cs->pct, out);
@@ -199,7 +241,7 @@ static void qm_windows(const qm_ctx *c, const qm_colspec *cs, qm_pts *pts, qm_pt
         while (j < pts->n && qm_window(c, pts->p[j].t) == w)
             j++;
         qm_pt a;
-        if (qm_aggregate(&pts->p[i], j - i, cs, &a)) {
+        if (qm_aggregate(&pts->p[i], j - i, cs, (c->q->feats & QF_M_INTWRAP) != 0, &a)) {
             bool own_time = c->selector_mode && !c->q->group_time;
             if (!own_time || a.t == INT64_MIN) {
                 a.t = w == QM_MINTIME ? 0 : w;
@@ -259,10 +301,14 @@ static qm_pt qm_fill_point(const qm_ctx *c, const qm_colspec *cs, cts_qtype type
             p.nil = false;
             if (type == CTS_Q_INT) {
                 int64_t nv = next->nil ? 0 : next->v.v.v.i; /* a Nil point's value is 0 */
-                double m = (double)qm_wsub(nv, prev->v.v.v.i) / (double)(b - a);
+                double m = qm_isub_f(nv, prev->v.v.v.i, (c->q->feats & QF_M_INTWRAP) != 0) /
+                           (double)(b - a);
                 p.v.v = (cts_qval){.type = CTS_Q_INT,
                                    .v.i = (int64_t)(m * (double)(w - a) + (double)prev->v.v.v.i)};
-                p.v.tol = 1.0; /* float rounding before the truncation */
+                /* InfluxDB computes in float64 and truncates: allow for an
+                 * exact integer computation (off by one, or by the float's
+                 * rounding for huge values) */
+                p.v.tol = 1.0 + 4e-16 * (fabs((double)nv) + fabs((double)prev->v.v.v.i));
             } else {
                 double nv = next->nil ? 0 : next->v.v.v.f;
                 p.v.v =
@@ -357,8 +403,9 @@ static bool qm_xf_derivative(const qm_ctx *c, const qm_colspec *cs, qm_xstate *x
     x->have_curr = true;
     if (!x->have_prev)
         return false;
-    double diff = p->v.v.type == CTS_Q_INT ? (double)qm_wsub(p->v.v.v.i, x->prev.v.v.v.i)
-                                           : p->v.v.v.f - x->prev.v.v.v.f;
+    double diff = p->v.v.type == CTS_Q_INT
+                      ? qm_isub_f(p->v.v.v.i, x->prev.v.v.v.i, (c->q->feats & QF_M_INTWRAP) != 0)
+                      : p->v.v.v.f - x->prev.v.v.v.f;
     int64_t el = p->t - x->prev.t;
     if (c->q->desc)
         el = -el;
@@ -400,7 +447,8 @@ static bool qm_xf_difference(const qm_colspec *cs, qm_xstate *x, const qm_pt *p,
     return true;
 }
 
-static bool qm_xf_moving_average(const qm_colspec *cs, qm_xstate *x, const qm_pt *p, qm_pt *o)
+static bool qm_xf_moving_average(const qm_ctx *c, const qm_colspec *cs, qm_xstate *x,
+                                 const qm_pt *p, qm_pt *o)
 {
     int n = cs->window;
     bool is_int = p->v.v.type == CTS_Q_INT;
@@ -420,7 +468,15 @@ static bool qm_xf_moving_average(const qm_colspec *cs, qm_xstate *x, const qm_pt
     x->pos = (x->pos + 1) % n;
     if (x->nring < n)
         return false;
-    double v = is_int ? (double)x->isum / n : x->sum / n;
+    double v = x->sum / n;
+    if (is_int && (c->q->feats & QF_M_INTWRAP)) {
+        v = (double)x->isum / n;
+    } else if (is_int) {
+        __int128 exact = 0;
+        for (int k = 0; k < n; k++)
+            exact += x->iring[k];
+        v = (double)exact / n;
+    }
     o->v.v = (cts_qval){.type = CTS_Q_FLOAT, .v.f = v};
     o->v.tol = is_int ? 0 : (QM_REL * x->abs_seen + x->tol_seen) / n;
     return true;
@@ -457,7 +513,7 @@ static bool qm_xf_push(const qm_ctx *c, const qm_colspec *cs, qm_xstate *x, cons
     case QXF_NN_DIFFERENCE:
         return qm_xf_difference(cs, x, p, o);
     case QXF_MOVING_AVERAGE:
-        return qm_xf_moving_average(cs, x, p, o);
+        return qm_xf_moving_average(c, cs, x, p, o);
     case QXF_CUMULATIVE_SUM:
         return qm_xf_cumulative(x, p, o);
     default: /* elapsed */
@@ -541,7 +597,8 @@ static void qm_column_stream(qm_ctx *c, const qm_colspec *cs, cts_qtype type, ui
         *out = win;
         win = t;
     }
-    qm_limit_stream(q, out);
+    if (q->feats & QF_M_LIMIT_CALL)
+        qm_limit_stream(q, out);
     cts_free(pts.p);
     cts_free(win.p);
 }
@@ -629,6 +686,11 @@ static void qm_join(qm_ctx *c, qm_pts *streams, qm_rseries *out, int sel_col)
                 have_last[k] = true;
             } else {
                 row->val[k] = qm_default_value(c, c->ctype[k], have_last[k] ? &last[k] : NULL);
+                if (!(c->q->feats & QF_M_SCANNER) &&
+                    (c->q->fill == QFILL_PREVIOUS || c->q->fill == QFILL_NUMBER))
+                    row->val[k].any = true;
+                if (!(c->q->feats & QF_M_EMPTY) && streams[k].n == 0)
+                    row->val[k].any = true;
                 if (c->q->fill == QFILL_NUMBER && c->ctype[k] != CTS_Q_INT &&
                     c->ctype[k] != CTS_Q_FLOAT)
                     row->val[k].any = true; /* a raw number in a string column: not modelled */
@@ -731,6 +793,14 @@ static void qm_eval_group(qm_ctx *c, uint32_t g, qm_rseries *out, const char **a
         qm_column_stream(c, &c->col[k], c->ctype[k], g, &streams[k], ambiguous);
     }
     qm_join(c, streams, out, sel_col);
+    if (!(c->q->feats & QF_M_LIMIT_CALL)) { /* LIMIT/OFFSET over the joined rows */
+        size_t off = (size_t)c->q->offset_rows, from = off < out->n ? off : out->n;
+        size_t to = c->q->limit && from + (size_t)c->q->limit < out->n ? from + (size_t)c->q->limit
+                                                                       : out->n;
+        if (to > from && from > 0)
+            memmove(out->rows, out->rows + from, (to - from) * sizeof *out->rows);
+        out->n = to - from;
+    }
     for (uint32_t k = 0; k < c->ncols; k++)
         cts_free(streams[k].p);
 }
@@ -759,6 +829,41 @@ static void qm_ctx_fini(qm_ctx *c)
     for (uint32_t i = 0; i < QM_MAX_PREDS; i++)
         if (c->re_ok[i])
             regfree(&c->re[i]);
+}
+
+/* The WHERE clause over a series' tags alone: 0 false, 1 true, 2 unknown
+ * (it depends on field values). */
+static int qm_pred_tags(const qm_ctx *c, const qm_series *s, int i)
+{
+    const qm_pred *p = &c->q->pred[i];
+    if (p->kind == QP_FIELD)
+        return 2;
+    if (p->kind == QP_TAG)
+        return qm_pred_true(c, s, 0, i) ? 1 : 0;
+    int a = qm_pred_tags(c, s, p->a), b = qm_pred_tags(c, s, p->b);
+    if (p->kind == QP_AND)
+        return a == 0 || b == 0 ? 0 : a == 1 && b == 1 ? 1 : 2;
+    return a == 1 || b == 1 ? 1 : a == 0 && b == 0 ? 0 : 2;
+}
+
+static void qm_slimit_check(qm_ctx *c, qm_result *res)
+{
+    for (uint32_t g = 0; g < c->ngroups; g++) {
+        bool has_rows = false, selectable = false;
+        for (size_t i = 0; i < res->nseries && !has_rows; i++) {
+            bool same = true;
+            for (int k = 0; k < res->ndims; k++) {
+                const char *v = c->m->s[c->group_rep[g]].tag[res->dims[k]];
+                same &= strcmp(v ? v : "", res->series[i].tagv[k]) == 0;
+            }
+            has_rows = same;
+        }
+        for (uint32_t s = 0; s < c->m->nseries; s++)
+            if (c->group_of[s] == (int)g)
+                selectable |= c->q->where < 0 || qm_pred_tags(c, &c->m->s[s], c->q->where) != 0;
+        if (!has_rows && selectable)
+            res->ambiguous = "SLIMIT/SOFFSET with a group that has no points in the range";
+    }
 }
 
 /* The expected result of q over d (now_ns: the value of now()). */
@@ -796,14 +901,20 @@ static void qm_eval(const qm_query *q, const qm_data *d, int64_t now, qm_result 
             res->nseries++;
         }
     }
-    /* SLIMIT / SOFFSET over the series that have rows */
+    /* SLIMIT / SOFFSET over the series that have rows. InfluxDB counts the
+     * tag sets of the index instead, which include groups whose series
+     * match the tag conditions but have no points in the range: such a
+     * group makes the result undetermined here. */
+    if ((q->slimit || q->soffset) && c.start <= c.end)
+        qm_slimit_check(&c, res);
     size_t from = (size_t)q->soffset < res->nseries ? (size_t)q->soffset : res->nseries;
     size_t to = q->slimit && from + (size_t)q->slimit < res->nseries ? from + (size_t)q->slimit
                                                                      : res->nseries;
     for (size_t i = 0; i < res->nseries; i++)
         if (i < from || i >= to)
             cts_free(res->series[i].rows);
-    memmove(res->series, res->series + from, (to - from) * sizeof *res->series);
+    if (to > from && from > 0)
+        memmove(res->series, res->series + from, (to - from) * sizeof *res->series);
     res->nseries = to - from;
     qm_ctx_fini(&c);
 }

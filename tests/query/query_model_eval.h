@@ -443,7 +443,7 @@ static void qm_make_groups(qm_ctx *c, qm_result *res)
     for (uint32_t i = 1; i < c->ngroups; i++) {
         for (uint32_t j = i; j > 0; j--) {
             int r = qm_group_cmp(c, c->group_rep[c->order[j - 1]], c->group_rep[c->order[j]]);
-            if (c->q->desc ? r >= 0 : r <= 0)
+            if ((c->q->desc && (c->q->feats & QF_M_DESC_SERIES)) ? r >= 0 : r <= 0)
                 break;
             uint32_t t = c->order[j];
             c->order[j] = c->order[j - 1];

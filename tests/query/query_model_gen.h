@@ -20,7 +20,7 @@ static int qm_pick_field(cts_rng *r, const qm_meas *m, bool numeric_only)
     return -1;
 }
 
-static qm_fn qm_pick_fn(cts_rng *r, uint32_t feats, cts_type t)
+static qm_fn qm_pick_fn(cts_rng *r, uint64_t feats, cts_type t)
 {
     static const qm_fn numeric[] = {QFN_COUNT,      QFN_SUM,  QFN_MEAN,   QFN_MIN,    QFN_MAX,
                                     QFN_FIRST,      QFN_LAST, QFN_SPREAD, QFN_STDDEV, QFN_MEDIAN,
@@ -31,13 +31,15 @@ static qm_fn qm_pick_fn(cts_rng *r, uint32_t feats, cts_type t)
                                  : any[cts_rng_below(r, 3)];
         if (!(feats & QF_PCT) && fn == QFN_PERCENTILE)
             continue;
-        if (!(feats & QF_MEDIAN) && (fn == QFN_MEDIAN || fn == QFN_STDDEV || fn == QFN_SPREAD))
+        if (!(feats & QF_MEDIAN) && (fn == QFN_MEDIAN || fn == QFN_SPREAD))
+            continue;
+        if (!(feats & QF_STDDEV) && fn == QFN_STDDEV)
             continue;
         return fn;
     }
 }
 
-static void qm_gen_alias(cts_rng *r, uint32_t feats, qm_colspec *c, uint32_t i, const qm_meas *m)
+static void qm_gen_alias(cts_rng *r, uint64_t feats, qm_colspec *c, uint32_t i, const qm_meas *m)
 {
     if (!(feats & QF_ALIAS) || cts_rng_below(r, 4) != 0)
         return;
@@ -54,14 +56,15 @@ static void qm_gen_alias(cts_rng *r, uint32_t feats, qm_colspec *c, uint32_t i, 
     }
 }
 
-static void qm_gen_percentile(cts_rng *r, qm_colspec *c)
+static void qm_gen_percentile(cts_rng *r, uint64_t feats, qm_colspec *c)
 {
-    static const double pcts[] = {0, 1, 5, 25, 50, 50, 75, 90, 99, 100, 33.3, 66.7};
-    c->pct = pcts[cts_rng_below(r, sizeof pcts / sizeof *pcts)];
+    /* i = floor(n * p / 100 + 0.5) - 1 is in range for every n >= 1 when p >= 50 */
+    static const double pcts[] = {50, 50, 75, 90, 99, 100, 66.7, 0, 1, 5, 25, 33.3};
+    c->pct = pcts[cts_rng_below(r, (feats & QF_PCTLOW) ? 12 : 7)];
     c->pct_float = c->pct != floor(c->pct) || cts_rng_below(r, 4) == 0;
 }
 
-static void qm_gen_agg_col(cts_rng *r, uint32_t feats, const qm_meas *m, qm_colspec *c)
+static void qm_gen_agg_col(cts_rng *r, uint64_t feats, const qm_meas *m, qm_colspec *c)
 {
     bool strfn = (feats & QF_STRFN) && cts_rng_below(r, 4) == 0;
     int f = qm_pick_field(r, m, !strfn);
@@ -71,7 +74,7 @@ static void qm_gen_agg_col(cts_rng *r, uint32_t feats, const qm_meas *m, qm_cols
     c->field = f;
     c->fn = qm_pick_fn(r, feats, m->ftype[f]);
     if (c->fn == QFN_PERCENTILE)
-        qm_gen_percentile(r, c);
+        qm_gen_percentile(r, feats, c);
 }
 
 /* ---- WHERE ---- */
@@ -87,7 +90,7 @@ static int qm_new_pred(qm_query *q, qm_pkind k)
 static const char *const qm_regexes[] = {"^lis",  "o", "^s1$", "^$",  "^(porto|oslo)$",
                                          "[0-9]", ".", "^s1",  "x|z", "^new york$"};
 
-static int qm_gen_tag_pred(cts_rng *r, uint32_t feats, qm_query *q, const qm_meas *m)
+static int qm_gen_tag_pred(cts_rng *r, uint64_t feats, qm_query *q, const qm_meas *m)
 {
     int i = qm_new_pred(q, QP_TAG);
     qm_pred *p = &q->pred[i];
@@ -132,7 +135,7 @@ static int qm_gen_field_pred(cts_rng *r, qm_query *q, const qm_meas *m)
     return i;
 }
 
-static int qm_gen_pred(cts_rng *r, uint32_t feats, qm_query *q, const qm_meas *m, int depth)
+static int qm_gen_pred(cts_rng *r, uint64_t feats, qm_query *q, const qm_meas *m, int depth)
 {
     bool tag = feats & QF_WTAG, field = feats & QF_WFIELD;
     if (depth > 0 && q->npreds + 3 < QM_MAX_PREDS && cts_rng_below(r, 3) == 0) {
@@ -169,7 +172,7 @@ static int64_t qm_some_time(cts_rng *r, const qm_data *d, const qm_meas *m)
     return t;
 }
 
-static void qm_gen_range(cts_rng *r, uint32_t feats, qm_query *q, const qm_data *d, bool need_hi,
+static void qm_gen_range(cts_rng *r, uint64_t feats, qm_query *q, const qm_data *d, bool need_hi,
                          bool need_lo)
 {
     const qm_meas *m = &d->m[q->meas];
@@ -200,7 +203,7 @@ static int64_t qm_meas_first(const qm_meas *m)
     return t;
 }
 
-static void qm_gen_group_time(cts_rng *r, uint32_t feats, qm_query *q, const qm_data *d)
+static void qm_gen_group_time(cts_rng *r, uint64_t feats, qm_query *q, const qm_data *d)
 {
     static const int64_t intervals[] = {QM_SEC,      10 * QM_SEC, QM_MIN,  5 * QM_MIN,
                                         7 * QM_MIN,  15 * QM_MIN, QM_HOUR, 90 * QM_MIN,
@@ -226,7 +229,7 @@ static void qm_gen_group_time(cts_rng *r, uint32_t feats, qm_query *q, const qm_
     }
 }
 
-static void qm_gen_group_tags(cts_rng *r, uint32_t feats, qm_query *q)
+static void qm_gen_group_tags(cts_rng *r, uint64_t feats, qm_query *q)
 {
     uint64_t k = cts_rng_below(r, 8);
     if ((feats & QF_GSTAR) && k == 0) {
@@ -239,7 +242,7 @@ static void qm_gen_group_tags(cts_rng *r, uint32_t feats, qm_query *q)
     }
 }
 
-static void qm_gen_fill(cts_rng *r, uint32_t feats, qm_query *q, bool numeric_cols)
+static void qm_gen_fill(cts_rng *r, uint64_t feats, qm_query *q, bool numeric_cols)
 {
     if (!(feats & QF_FILL) || cts_rng_below(r, 3) == 0)
         return;
@@ -255,7 +258,7 @@ static void qm_gen_fill(cts_rng *r, uint32_t feats, qm_query *q, bool numeric_co
         q->fill = QFILL_LINEAR;
     else if (numeric_cols) {
         q->fill = QFILL_NUMBER;
-        q->fill_float = cts_rng_below(r, 3) == 0;
+        q->fill_float = (feats & QF_FILLFLOAT) && cts_rng_below(r, 3) == 0;
         q->fill_i = (int64_t)cts_rng_below(r, 21) - 1;
         q->fill_f = (double)((int64_t)cts_rng_below(r, 41) - 10) / 4.0;
     } else {
@@ -263,7 +266,7 @@ static void qm_gen_fill(cts_rng *r, uint32_t feats, qm_query *q, bool numeric_co
     }
 }
 
-static void qm_gen_tail(cts_rng *r, uint32_t feats, qm_query *q, bool allow_limit)
+static void qm_gen_tail(cts_rng *r, uint64_t feats, qm_query *q, bool allow_limit)
 {
     q->desc = (feats & QF_DESC) && cts_rng_below(r, 4) == 0;
     if (allow_limit && (feats & QF_LIMIT) && cts_rng_below(r, 5) == 0) {
@@ -278,7 +281,7 @@ static void qm_gen_tail(cts_rng *r, uint32_t feats, qm_query *q, bool allow_limi
 
 /* ---- statement kinds ---- */
 
-static void qm_gen_raw(cts_rng *r, uint32_t feats, qm_query *q, const qm_meas *m)
+static void qm_gen_raw(cts_rng *r, uint64_t feats, qm_query *q, const qm_meas *m)
 {
     if ((feats & QF_STAR) && cts_rng_below(r, 3) == 0) {
         q->star = true;
@@ -295,7 +298,7 @@ static void qm_gen_raw(cts_rng *r, uint32_t feats, qm_query *q, const qm_meas *m
     }
 }
 
-static bool qm_gen_countstar(cts_rng *r, uint32_t feats, qm_query *q)
+static bool qm_gen_countstar(cts_rng *r, uint64_t feats, qm_query *q)
 {
     static const qm_fn fns[] = {QFN_COUNT, QFN_FIRST, QFN_LAST, QFN_MEAN, QFN_SUM};
     if (!(feats & QF_COUNTSTAR) || cts_rng_below(r, 8) != 0)
@@ -315,7 +318,7 @@ static bool qm_all_numeric(const qm_query *q, const qm_meas *m)
     return !(q->countstar && (q->star_fn == QFN_FIRST || q->star_fn == QFN_LAST));
 }
 
-static void qm_gen_aggs(cts_rng *r, uint32_t feats, qm_query *q, const qm_meas *m,
+static void qm_gen_aggs(cts_rng *r, uint64_t feats, qm_query *q, const qm_meas *m,
                         bool allow_selaux)
 {
     if (qm_gen_countstar(r, feats, q))
@@ -345,7 +348,7 @@ static void qm_gen_aggs(cts_rng *r, uint32_t feats, qm_query *q, const qm_meas *
     }
 }
 
-static void qm_gen_xf_col(cts_rng *r, uint32_t feats, const qm_meas *m, qm_colspec *c,
+static void qm_gen_xf_col(cts_rng *r, uint64_t feats, const qm_meas *m, qm_colspec *c,
                           bool over_agg)
 {
     static const int64_t units[] = {QM_SEC, QM_MIN, QM_HOUR, 10 * QM_SEC, 1, QM_DAY};
@@ -366,7 +369,7 @@ static void qm_gen_xf_col(cts_rng *r, uint32_t feats, const qm_meas *m, qm_colsp
                 break;
         }
         if (c->fn == QFN_PERCENTILE)
-            qm_gen_percentile(r, c);
+            qm_gen_percentile(r, feats, c);
     }
     if (c->xf == QXF_MOVING_AVERAGE)
         c->window = 2 + (int)cts_rng_below(r, 4);
@@ -375,13 +378,33 @@ static void qm_gen_xf_col(cts_rng *r, uint32_t feats, const qm_meas *m, qm_colsp
         c->unit_ns = units[cts_rng_below(r, sizeof units / sizeof *units)];
 }
 
+/* InfluxDB computes identical calls once (so max(x), max(x) is a
+ * selector statement); without QF_DUPCALL such a repeat is dropped. */
+static void qm_drop_dup_calls(qm_query *q)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < q->ncols; i++) {
+        const qm_colspec *a = &q->col[i];
+        bool dup = false;
+        for (uint32_t j = 0; j < k && (a->kind == QC_AGG || a->kind == QC_XF); j++) {
+            const qm_colspec *b = &q->col[j];
+            dup |= a->kind == b->kind && a->field == b->field && a->fn == b->fn && a->xf == b->xf &&
+                   a->pct == b->pct && a->pct_float == b->pct_float && a->unit_ns == b->unit_ns &&
+                   a->window == b->window;
+        }
+        if (!dup)
+            q->col[k++] = *a;
+    }
+    q->ncols = k;
+}
+
 typedef enum qm_kind { QK_RAW, QK_AGG, QK_GTIME, QK_XF_RAW, QK_XF_AGG } qm_kind;
 
-static qm_kind qm_pick_kind(cts_rng *r, uint32_t feats)
+static qm_kind qm_pick_kind(cts_rng *r, uint64_t feats)
 {
     static const struct {
         qm_kind k;
-        uint32_t need;
+        uint64_t need;
         int weight;
     } kinds[] = {{QK_RAW, QF_RAW, 3},
                  {QK_AGG, QF_AGG, 3},
@@ -405,10 +428,11 @@ static qm_kind qm_pick_kind(cts_rng *r, uint32_t feats)
 }
 
 /* One random statement over d's measurement q->meas. */
-static void qm_gen_query(cts_rng *r, uint32_t feats, const qm_data *d, qm_query *q)
+static void qm_gen_query(cts_rng *r, uint64_t feats, const qm_data *d, qm_query *q)
 {
     memset(q, 0, sizeof *q);
     q->where = -1;
+    q->feats = feats;
     q->meas = (uint32_t)cts_rng_below(r, d->nmeas);
     const qm_meas *m = &d->m[q->meas];
     qm_kind kind = qm_pick_kind(r, feats);
@@ -433,7 +457,7 @@ static void qm_gen_query(cts_rng *r, uint32_t feats, const qm_data *d, qm_query 
         qm_gen_fill(r, feats, q, qm_all_numeric(q, m));
         break;
     case QK_XF_RAW:
-        q->ncols = 1 + (uint32_t)cts_rng_below(r, 2);
+        q->ncols = (feats & QF_XFMULTI) ? 1 + (uint32_t)cts_rng_below(r, 2) : 1;
         for (uint32_t i = 0; i < q->ncols; i++) {
             qm_gen_xf_col(r, feats, m, &q->col[i], false);
             qm_gen_alias(r, feats, &q->col[i], i, m);
@@ -452,6 +476,10 @@ static void qm_gen_query(cts_rng *r, uint32_t feats, const qm_data *d, qm_query 
         qm_gen_fill(r, feats, q, qm_all_numeric(q, m));
         break;
     }
+    if (q->star && !(feats & QF_STARGROUP))
+        q->gmode = 0;
+    if (!(feats & QF_DUPCALL))
+        qm_drop_dup_calls(q);
     qm_gen_tail(r, feats, q, true);
     qm_render(q, d);
 }

@@ -47,11 +47,28 @@ enum {
     QF_DUPCALL = 1u << 26,   /* the same call twice */
     QF_COUNTSTAR = 1u << 27, /* count(*) and friends */
 };
-#define QF_ALL 0x0fffffffu
+#define QF_STARGROUP (1ull << 28) /* SELECT * with GROUP BY tags */
+#define QF_STDDEV (1ull << 29)    /* stddev */
+#define QF_FILLFLOAT (1ull << 30) /* fill(2.5): cast to integer columns */
+/* Strictness of the reference (not generator features): switched off, the
+ * reference accepts a simpler behaviour than InfluxDB's. */
+#define QF_M_DESC_SERIES (1ull << 32) /* ORDER BY time DESC also reverses the series order */
+#define QF_M_LIMIT_CALL (1ull << 33)  /* LIMIT/OFFSET apply to each call's points, not to rows */
+#define QF_M_SCANNER                                                                               \
+    (1ull << 34) /* a call without a point at a row: fill(previous) keeps the                      \
+                  * column's last value, fill(x) gives x */
+#define QF_M_EMPTY                                                                                 \
+    (1ull << 35)                /* a group (or call) without points has no rows (no 0/null fill)   \
+                                 */
+#define QF_PCTLOW (1ull << 36)  /* percentiles below 50 (out of range for few points: no point) */
+#define QF_XFMULTI (1ull << 37) /* several transformations of raw fields in one statement */
+#define QF_M_INTWRAP                                                                               \
+    (1ull << 38) /* integer means, medians, derivatives wrap as in Go (else exact) */
+#define QF_ALL ((1ull << 39) - 1)
 
 static const struct {
     const char *name;
-    uint32_t bit;
+    uint64_t bit;
 } qm_feature_names[] = {
     {"raw", QF_RAW},         {"star", QF_STAR},
     {"tagcol", QF_TAGCOL},   {"agg", QF_AGG},
@@ -179,6 +196,7 @@ typedef struct qm_query {
     int64_t fill_i;
     bool desc;
     int64_t limit, offset_rows, slimit, soffset;
+    uint64_t feats; /* the features it was generated with (the reference reads the QF_M_ bits) */
     char text[2048];
 } qm_query;
 
