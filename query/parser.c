@@ -16,10 +16,10 @@
  *
  * Expressions use precedence climbing with InfluxDB's levels (OR < AND <
  * comparisons < + - < * /), all left-associative; parentheses group and
- * leave no node. Nesting is bounded (MAX_DEPTH) so hostile input cannot
- * exhaust the stack. Every node and string goes to the query's arena; a
- * failed allocation returns CTS_ENOMEM and the arena is freed by the
- * caller as usual.
+ * leave no node. Nesting is bounded (MAX_DEPTH while parsing, and
+ * MAX_TREE_DEPTH for the tree built) so hostile input cannot exhaust the
+ * stack, here or in the executor's walks over the tree. Every node and string goes to the query's
+ * arena; a failed allocation returns CTS_ENOMEM and the arena is freed by the caller as usual.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "lexer.h"
@@ -33,7 +33,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_DEPTH 200
+#define MAX_DEPTH 200       /* nested parentheses and calls while parsing */
+#define MAX_TREE_DEPTH 2000 /* depth of the tree an expression makes */
 #define TRY(x)                                                                                     \
     do {                                                                                           \
         int rc_ = (x);                                                                             \
@@ -502,14 +503,34 @@ static int parse_binary(q_parser *p, int min_prec, q_expr **out)
     return 0;
 }
 
+/* Does the tree under e go deeper than `budget` nodes? The recursion
+ * stops at the budget, so it cannot itself run out of stack. */
+static bool tree_too_deep(const q_expr *e, uint32_t budget)
+{
+    if (budget == 0)
+        return true;
+    if (e->kind == Q_E_BINARY)
+        return tree_too_deep(e->u.bin.lhs, budget - 1) || tree_too_deep(e->u.bin.rhs, budget - 1);
+    if (e->kind == Q_E_CALL)
+        for (uint32_t i = 0; i < e->u.call.nargs; i++)
+            if (tree_too_deep(e->u.call.args[i], budget - 1))
+                return true;
+    return false;
+}
+
 int q_p_expr(q_parser *p, q_expr **out)
 {
-    if (++p->depth > MAX_DEPTH) {
-        q_token t = *q_p_peek(p);
-        return q_p_err_at(p, &t, "expression nested too deeply");
-    }
+    q_token start = *q_p_peek(p);
+    if (++p->depth > MAX_DEPTH)
+        return q_p_err_at(p, &start, "expression nested too deeply");
     int rc = parse_binary(p, 1, out);
     p->depth--;
+    /* A flat chain (a OR b OR c ...) needs no recursion to parse but makes
+     * a tree as deep as it is long, which every later tree walk (here and
+     * in the executor) recurses over: bound it once, at the outermost
+     * expression. */
+    if (rc == 0 && p->depth == 0 && tree_too_deep(*out, MAX_TREE_DEPTH))
+        return q_p_err_at(p, &start, "expression nested too deeply");
     return rc;
 }
 

@@ -723,6 +723,24 @@ static void test_nul_and_depth(void **state)
         n += (size_t)snprintf(deep + n, sizeof deep - n, "a=%d OR ", i);
     memcpy(deep + n, "b=1", 4);
     assert_int_equal(parse_print(deep, strlen(deep), &b), 0);
+    /* A flat chain is parsed without recursion but makes a deep tree:
+     * bounded at 2000 levels. */
+    static char chain[65536];
+    n = (size_t)snprintf(chain, sizeof chain, "SELECT x FROM m WHERE a=1");
+    for (int i = 0; i < 1998; i++)
+        n += (size_t)snprintf(chain + n, sizeof chain - n, " OR a=1");
+    assert_int_equal(cts_query_check(chain, n, NULL), 0);
+    n += (size_t)snprintf(chain + n, sizeof chain - n, " OR a=1");
+    assert_int_equal(parse_print(chain, n, &b), CTS_EPARSE);
+    assert_string_equal(b.s, "ERR 1:23 error parsing query: expression nested too deeply at "
+                             "line 1, char 23");
+    n = (size_t)snprintf(chain, sizeof chain, "SELECT ");
+    for (int i = 0; i < 5000; i++)
+        n += (size_t)snprintf(chain + n, sizeof chain - n, "x + ");
+    n += (size_t)snprintf(chain + n, sizeof chain - n, "x FROM m");
+    assert_int_equal(parse_print(chain, n, &b), CTS_EPARSE);
+    assert_string_equal(b.s, "ERR 1:8 error parsing query: expression nested too deeply at "
+                             "line 1, char 8");
 }
 
 /* ------------------------------------------------------------------------
