@@ -347,6 +347,12 @@ typedef struct cts_column_info {
     cts_type type;
     uint64_t blocks, points_sealed, bytes_sealed, head_points;
     int64_t min_ts, max_ts; /* over sealed blocks and head; 0 when empty */
+    /* The narrowest windows that still hold the column's last and first
+     * points: every point at max_ts lies in [tail_min_ts, max_ts] within
+     * a whole block (or the head's run), and every point at min_ts in
+     * [min_ts, lead_max_ts]. A reader of last() (first()) can start
+     * (stop) there and still meet whole blocks. */
+    int64_t tail_min_ts, lead_max_ts;
 } cts_column_info;
 
 /* Call fn for every column, in no particular order. fn runs under the

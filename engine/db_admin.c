@@ -259,6 +259,25 @@ void cts_db_get_stats(cts_db *db, cts_db_stats *st)
     st->wal_bytes = ws.bytes_written;
 }
 
+/* tail_min_ts and lead_max_ts (see cts_column_info) once min/max are known. */
+static void edge_windows(const column *c, cts_column_info *ci)
+{
+    uint32_t hn = cts_head_count(&c->head);
+    ci->tail_min_ts = ci->max_ts;
+    ci->lead_max_ts = ci->min_ts;
+    for (uint32_t k = 0; k < c->nblocks; k++) {
+        const cts_stats *st = &c->blocks[k].ref.stats;
+        if (st->max_ts == ci->max_ts && st->min_ts < ci->tail_min_ts)
+            ci->tail_min_ts = st->min_ts;
+        if (st->min_ts == ci->min_ts && st->max_ts > ci->lead_max_ts)
+            ci->lead_max_ts = st->max_ts;
+    }
+    if (hn && c->head.ts[hn - 1] == ci->max_ts && c->head.ts[0] < ci->tail_min_ts)
+        ci->tail_min_ts = c->head.ts[0];
+    if (hn && c->head.ts[0] == ci->min_ts && c->head.ts[hn - 1] > ci->lead_max_ts)
+        ci->lead_max_ts = c->head.ts[hn - 1];
+}
+
 static void column_info(const column *c, cts_column_info *ci)
 {
     memset(ci, 0, sizeof *ci);
@@ -281,6 +300,7 @@ static void column_info(const column *c, cts_column_info *ci)
         ci->min_ts = !any || lo < ci->min_ts ? lo : ci->min_ts;
         ci->max_ts = !any || hi > ci->max_ts ? hi : ci->max_ts;
     }
+    edge_windows(c, ci);
 }
 
 int cts_db_columns(cts_db *db, int (*fn)(void *ctx, const cts_column_info *ci), void *ctx)

@@ -47,6 +47,8 @@ typedef struct gstate {
 typedef struct crange {
     bool has;
     int64_t min_ts, max_ts; /* clipped to [tmin, tmax] */
+    int64_t tail_min_ts;    /* last() may start here (Q_NS_MIN: no shortcut) */
+    int64_t lead_max_ts;    /* first() may stop here (Q_NS_MAX: no shortcut) */
 } crange;
 
 /* Fill cr[s * ncols + c] for the group's series and columns; returns
@@ -68,6 +70,12 @@ static bool group_range(const q_plan *plan, const q_group *g, crange *cr, int64_
             r->has = true;
             r->min_ts = ci.min_ts >= plan->tmin ? ci.min_ts : plan->tmin;
             r->max_ts = ci.max_ts <= plan->tmax ? ci.max_ts : plan->tmax;
+            /* the column's own last (first) point is in range: last() (first())
+             * finds it in the window that holds it */
+            r->tail_min_ts =
+                ci.max_ts <= plan->tmax && ci.tail_min_ts > r->min_ts ? ci.tail_min_ts : Q_NS_MIN;
+            r->lead_max_ts =
+                ci.min_ts >= plan->tmin && ci.lead_max_ts < r->max_ts ? ci.lead_max_ts : Q_NS_MAX;
             if (!any || r->min_ts < *lo)
                 *lo = r->min_ts;
             if (!any || r->max_ts > *hi)
@@ -236,12 +244,21 @@ static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t seri
                        const crange *r)
 {
     const q_col *col = &plan->cols[c];
-    bool stats_ok = vf == NULL;
-    for (uint32_t k = 0; k < nos; k++)
+    bool stats_ok = vf == NULL, all_last = vf == NULL, all_first = vf == NULL;
+    for (uint32_t k = 0; k < nos; k++) {
         stats_ok &= stats_fit(plan->outs[os[k]].fn, col->type);
+        all_last &= plan->outs[os[k]].fn == Q_FN_LAST;
+        all_first &= plan->outs[os[k]].fn == Q_FN_FIRST;
+    }
     /* the column's own range, clipped: blocks outside it are never met, and
-     * a block wholly inside it can answer from its statistics */
+     * a block wholly inside it can answer from its statistics. last() and
+     * first() of one series need only the window of its extreme point
+     * (outside GROUP BY time, where every bucket would need its own). */
     int64_t t0 = r->min_ts, t1 = r->max_ts == Q_NS_MAX ? Q_NS_MAX : r->max_ts + 1;
+    if (!plan->sel->group_time && all_last && r->tail_min_ts != Q_NS_MIN)
+        t0 = r->tail_min_ts;
+    if (!plan->sel->group_time && all_first && r->lead_max_ts != Q_NS_MAX)
+        t1 = r->lead_max_ts + 1;
     cts_cursor *cur;
     int rc = cts_cursor_open(plan->db, series, col->field_id, t0, t1, stats_ok, &cur);
     if (rc == CTS_ENOTFOUND)

@@ -136,6 +136,36 @@ static void test_aggregates(void **state)
            "\"median\",\"percentile\"],\"values\":[[\"1970-01-01T00:00:00Z\",25,20]]}]}]}");
 }
 
+/* last() and first() of one series read only the window of the extreme
+ * point; a newer write that overrides a sealed point must still win. */
+static void test_first_last_windows(void **state)
+{
+    fixture *f = *state;
+    cts_db *db;
+    assert_int_equal(cts_dbset_acquire(f->set, "city", false, &db), 0);
+    write_pt(db, "lisbon", "a", "pm25", CTS_TYPE_FLOAT, 41, T0 + 60 * MIN_NS); /* overrides 40 */
+    write_pt(db, "lisbon", "a", "pm25", CTS_TYPE_FLOAT, 9, T0);                /* overrides 10 */
+    cts_dbset_release(f->set, db);
+    EXPECT(f, "SELECT last(pm25) FROM air WHERE city = 'lisbon'",
+           "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+           "\"last\"],\"values\":[[\"2026-11-02T01:00:00Z\",41]]}]}]}");
+    EXPECT(f, "SELECT first(pm25) FROM air WHERE city = 'lisbon'",
+           "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+           "\"first\"],\"values\":[[\"2026-11-02T00:00:00Z\",9]]}]}]}");
+    /* the range cuts the extreme off: no shortcut, the right point */
+    EXPECT(f, "SELECT last(pm25) FROM air WHERE city = 'lisbon' AND time < '2026-11-02T00:30:00Z'",
+           "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+           "\"last\"],\"values\":[[\"2026-11-02T00:02:00Z\",30]]}]}]}");
+    assert_int_equal(cts_dbset_acquire(f->set, "city", false, &db), 0);
+    assert_int_equal(cts_db_flush(db), 0);
+    cts_dbset_release(f->set, db);
+    EXPECT(f, "SELECT last(pm25) FROM air GROUP BY sensor",
+           "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"tags\":{\"sensor\":"
+           "\"a\"},\"columns\":[\"time\",\"last\"],\"values\":[[\"2026-11-02T01:00:00Z\",41]]},{"
+           "\"name\":\"air\",\"tags\":{\"sensor\":\"b\"},\"columns\":[\"time\",\"last\"],"
+           "\"values\":[[\"2026-11-02T00:30:00Z\",15]]}]}]}");
+}
+
 static void test_group_by_time(void **state)
 {
     fixture *f = *state;
@@ -279,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_aggregates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_last_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show, setup, teardown),
