@@ -38,6 +38,7 @@ int main(int argc, char **argv)
     if (rc == CTS_EINVAL)
         return 2;
     bench_codec *codec = NULL;
+    bench_query *query = NULL;
     if (rc == 0)
         rc = add_context();
     if (rc == 0)
@@ -49,13 +50,15 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = bench_lineproto_register();
     if (rc == 0)
-        rc = bench_query_register();
+        rc = bench_query_register(&query);
     if (rc != 0) {
         fprintf(stderr, "%s: registering benchmarks: %s\n", argv[0], cts_strerror(rc));
+        bench_query_destroy(query);
         return 1;
     }
     cts_bench_run();
     cts_bench_shutdown();
     bench_codec_destroy(codec);
+    bench_query_destroy(query);
     return 0;
 }

@@ -32,7 +32,11 @@ CTS_MUST_USE int bench_engine_register(void);
 CTS_MUST_USE int bench_lineproto_register(void);
 
 /* query/<name>: the query language's suite on the dataset of
- * CTS_BENCH_QUERY_DATA (bench_query.c). Returns 0 or CTS_ENOMEM. */
-CTS_MUST_USE int bench_query_register(void);
+ * CTS_BENCH_QUERY_DATA (bench_query.c), sharing one open data directory
+ * owned by *out; release it with bench_query_destroy after cts_bench_run
+ * (NULL accepted). Returns 0 or CTS_ENOMEM. */
+typedef struct bench_query bench_query;
+CTS_MUST_USE int bench_query_register(bench_query **out);
+void bench_query_destroy(bench_query *bq);
 
 #endif
