@@ -18,10 +18,14 @@ check() { # check NAME CONDITION...
   if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
 }
 
+# the small scale must finish in under 60 s on the project's machine (a
+# Release build); a sanitizer build is allowed three times that
+limit=60
+ldd "$CITYTS" 2> /dev/null | grep -q 'libasan' && limit=180
 start=$(date +%s)
-TMPDIR=$T timeout 300 "$CITYTS" bench --scale small --json --runs 5 > "$T/out.json" 2> "$T/err"
+TMPDIR=$T timeout 300 "$CITYTS" bench --scale small --json --runs 3 > "$T/out.json" 2> "$T/err"
 check "bench --scale small --json exits 0" test $? -eq 0
-check "it took less than 60 s" test $(($(date +%s) - start)) -lt 60
+check "it took less than $limit s" test $(($(date +%s) - start)) -lt $limit
 check "temporary directory removed" test -z "$(ls "$T" | grep cityts-bench)"
 python3 - "$T/out.json" > "$T/py" 2>&1 <<'PY'
 import json, sys
