@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
       liblz4-dev liburing-dev libjemalloc-dev libcmocka-dev libbenchmark-dev zlib1g-dev
-      libpcre2-dev libedit-dev libmicrohttpd-dev python3)
+      libpcre2-dev libedit-dev libmicrohttpd-dev python3 curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
