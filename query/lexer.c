@@ -10,6 +10,14 @@
  *     text ended there);
  *   - "$param" bound parameters are not recognised ('$' is illegal).
  *
+ * The position of EOF follows InfluxDB's reader too: the first read of
+ * the end of the text reports the column after the last character and
+ * moves the column on by one, so any later read reports one more. A bare
+ * identifier or keyword, a run of blanks or a line comment that ends the
+ * text reads the end and keeps it (so "SELECT" fails at char 8, not 7); a
+ * number or an operator that looked one character ahead puts it back (so
+ * "SELECT *" fails at char 9). eof_* in q_lexer model exactly that.
+ *
  * Invariants: pos never passes len; every token's span lies inside the
  * text; line/col always describe pos. Nothing here allocates.
  */
@@ -96,6 +104,8 @@ static int32_t advance(q_lexer *lx)
     if (c < 0)
         return c;
     lx->pos += b;
+    lx->prev_line = lx->line;
+    lx->prev_col = lx->col;
     if (c == '\n') {
         lx->line++;
         lx->col = 1;
@@ -126,6 +136,39 @@ static bool is_ws(int32_t c)
 }
 
 #define MICRO 0xB5 /* µ, a duration unit */
+
+/* The end of the text was read and kept. */
+static void eof_consume(q_lexer *lx)
+{
+    if (lx->pos < lx->len)
+        return;
+    if (lx->eof_buffered)
+        lx->eof_buffered = false;
+    else
+        lx->eof_read = true;
+}
+
+/* The end of the text was read and put back. */
+static void eof_peek(q_lexer *lx)
+{
+    if (lx->pos < lx->len || lx->eof_buffered)
+        return;
+    lx->eof_buffered = true;
+    lx->eof_buffered_bump = lx->eof_read ? 1 : 0;
+    lx->eof_read = true;
+}
+
+/* The column at which an EOF token is reported (the token reads the end). */
+static uint32_t eof_col(q_lexer *lx)
+{
+    uint32_t bump = lx->eof_read ? 1 : 0;
+    if (lx->eof_buffered) {
+        bump = lx->eof_buffered_bump;
+        lx->eof_buffered = false;
+    }
+    lx->eof_read = true;
+    return lx->col + bump;
+}
 
 /* ------------------------------------------------------------------------
  * Token names and keywords.
@@ -231,6 +274,11 @@ void q_lex_init(q_lexer *lx, const char *text, uint32_t len)
     lx->pos = 0;
     lx->line = 1;
     lx->col = 1;
+    lx->prev_line = 1;
+    lx->prev_col = 1;
+    lx->eof_read = false;
+    lx->eof_buffered = false;
+    lx->eof_buffered_bump = 0;
 }
 
 void q_lex_rewind(q_lexer *lx, const q_token *t)
@@ -262,9 +310,11 @@ static bool skip_blanks(q_lexer *lx, q_token *t)
         int32_t c = peek(lx);
         if (is_ws(c)) {
             advance(lx);
+            eof_consume(lx); /* InfluxDB reads blanks up to what follows */
         } else if (c == '-' && peek2(lx) == '-') {
             while ((c = advance(lx)) >= 0 && c != '\n')
                 ;
+            eof_consume(lx);
         } else if (c == '/' && peek2(lx) == '*') {
             tok_start(lx, t, QT_ILLEGAL);
             advance(lx);
@@ -298,6 +348,7 @@ static void scan_quoted(q_lexer *lx, q_token *t, q_tok kind)
         }
         if (c < 0 || c == '\n') {
             t->kind = QT_BADSTRING;
+            eof_consume(lx);
             break;
         }
         if (c != '\\') {
@@ -373,6 +424,7 @@ static void scan_number(q_lexer *lx, q_token *t)
         t->kind = QT_INTEGER;
     }
     tok_end(lx, t);
+    eof_peek(lx); /* a number looks one character ahead and puts it back */
 }
 
 /* One- and two-character operators and punctuation; false if c starts none. */
@@ -415,6 +467,8 @@ static bool scan_operator(q_lexer *lx, q_token *t, int32_t c)
         advance(lx);
         if (ops[i].c2)
             advance(lx);
+        else if (strchr("-/=!<>:.", (char)c))
+            eof_peek(lx); /* these look one character ahead */
         tok_end(lx, t);
         return true;
     }
@@ -425,19 +479,28 @@ static void scan_token(q_lexer *lx, q_token *t)
 {
     int32_t c = peek(lx);
     tok_start(lx, t, QT_EOF);
-    if (c < 0)
+    if (c < 0) {
+        t->col = eof_col(lx);
         return;
+    }
     if (is_letter(c) || c == '_') {
         while (is_ident_char(peek(lx)))
             advance(lx);
         tok_end(lx, t);
+        eof_consume(lx); /* a bare name reads what follows and keeps the end */
         t->kind = q_tok_lookup(lx->text + t->off, t->len);
     } else if (is_digit(c) || (c == '.' && is_digit(peek2(lx)))) {
         scan_number(lx, t);
-    } else if (c == '"') {
-        scan_quoted(lx, t, QT_IDENT);
-    } else if (c == '\'') {
-        scan_quoted(lx, t, QT_STRING);
+    } else if (c == '"' || c == '\'') {
+        /* InfluxDB reports a string (and a quoted identifier cut short) at
+         * the character before its opening quote: its scanner puts the
+         * quote back and asks for the current position. */
+        uint32_t prev_line = lx->prev_line, prev_col = lx->prev_col;
+        scan_quoted(lx, t, c == '"' ? QT_IDENT : QT_STRING);
+        if (t->kind == QT_STRING || t->kind == QT_BADSTRING) {
+            t->line = t->off ? prev_line : 1;
+            t->col = t->off ? prev_col : 1;
+        }
     } else if (!scan_operator(lx, t, c)) {
         advance(lx);
         tok_end(lx, t);
@@ -460,7 +523,14 @@ bool q_lex_at_slash(q_lexer *lx)
 {
     while (is_ws(peek(lx)))
         advance(lx);
+    eof_consume(lx);
     return peek(lx) == '/';
+}
+
+int q_lex_peek_byte(q_lexer *lx)
+{
+    eof_consume(lx);
+    return lx->pos < lx->len ? (unsigned char)lx->text[lx->pos] : -1;
 }
 
 void q_lex_regex(q_lexer *lx, q_token *t)
@@ -473,8 +543,10 @@ void q_lex_regex(q_lexer *lx, q_token *t)
     advance(lx); /* the opening '/' */
     for (;;) {
         int32_t c = peek(lx);
-        if (c < 0 || c == '\n')
+        if (c < 0 || c == '\n') {
+            eof_consume(lx);
             break;
+        }
         advance(lx);
         if (c == '/') {
             t->kind = QT_REGEX;

@@ -30,7 +30,8 @@
  * identifier fails here as it does there. */
 #define Q_KEYWORDS(X)                                                                              \
     X(ALL)                                                                                         \
-    X(ALTER) X(ANALYZE) X(ANY) X(AS) X(ASC) X(BEGIN) X(BY) X(CARDINALITY) X(CREATE) X(CONTINUOUS)  \
+    X(ALTER)                                                                                       \
+    X(ANALYZE) X(ANY) X(AS) X(ASC) X(BEGIN) X(BY) X(CARDINALITY) X(CREATE) X(CONTINUOUS)           \
         X(DATABASE) X(DATABASES) X(DEFAULT) X(DELETE) X(DESC) X(DESTINATIONS) X(DIAGNOSTICS)       \
             X(DISTINCT) X(DROP) X(DURATION) X(END) X(EVERY) X(EXACT) X(EXPLAIN) X(FIELD) X(FOR)    \
                 X(FROM) X(GRANT) X(GRANTS) X(GROUP) X(GROUPS) X(INF) X(INSERT) X(INTO) X(KEY)      \
@@ -106,6 +107,13 @@ typedef struct q_lexer {
     uint32_t len;
     uint32_t pos;
     uint32_t line, col;
+    uint32_t prev_line, prev_col; /* where the previous character was */
+    /* InfluxDB's reader counts the end of the text as one more character
+     * once it has read past it, so where "EOF" is reported depends on
+     * what read it first (see eof_col in lexer.c). */
+    bool eof_read;     /* the end was read (and not put back) */
+    bool eof_buffered; /* the end was read and put back */
+    uint8_t eof_buffered_bump;
 } q_lexer;
 
 void q_lex_init(q_lexer *lx, const char *text, uint32_t len);
@@ -114,6 +122,9 @@ void q_lex_next(q_lexer *lx, q_token *t);
 /* Skip whitespace only (not comments, as InfluxDB) and report whether the
  * next character is '/'. */
 bool q_lex_at_slash(q_lexer *lx);
+/* The next byte without skipping anything, or -1 at the end (which counts
+ * as reading the end, as InfluxDB's peek does). */
+int q_lex_peek_byte(q_lexer *lx);
 /* At '/': a QT_REGEX or QT_BADREGEX token. */
 void q_lex_regex(q_lexer *lx, q_token *t);
 /* Put the lexer back to where it was before token t (and its blanks). */

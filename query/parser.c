@@ -311,11 +311,6 @@ typedef struct segs {
     bool regex_next; /* stopped at a '.' followed by '/' */
 } segs;
 
-static char raw_at(const q_parser *p)
-{
-    return p->lx.pos < p->lx.len ? p->lx.text[p->lx.pos] : '\0';
-}
-
 /* `first` (an IDENT) is consumed; read ".seg" continuations. */
 static int segments(q_parser *p, const q_token *first, segs *sg)
 {
@@ -327,7 +322,7 @@ static int segments(q_parser *p, const q_token *first, segs *sg)
         if (t->kind != QT_DOT || t->ws_before)
             return 0;
         q_p_next(p);
-        char c = raw_at(p);
+        int c = q_lex_peek_byte(&p->lx);
         if (c == '/') {
             sg->regex_next = true;
             return 0;

@@ -172,11 +172,12 @@ static int time_dimension(q_parser *p, q_select *s, const q_expr *e)
 static int dimension(q_parser *p, q_select *s, uint32_t *cap)
 {
     q_expr *e;
-    q_token start = *q_p_peek(p);
     TRY(q_p_regex_opt(p, &e));
-    if (e)
-        return q_p_err_at(p, &start, "GROUP BY /regex/ is not supported");
-    start = *q_p_peek(p);
+    if (e) {
+        q_token at = node_tok(p, e);
+        return q_p_err_at(p, &at, "GROUP BY /regex/ is not supported");
+    }
+    q_token start = *q_p_peek(p);
     TRY(q_p_expr(p, &e));
     switch (e->kind) {
     case Q_E_REF: {

@@ -100,12 +100,13 @@ static void test_operators(void **state)
 static void test_strings_comments_positions(void **state)
 {
     (void)state;
-    CHECK("'a' 'it\\'s' '' 'x\\\\'", {QT_STRING, "'a'", 1, 1}, {QT_STRING, "'it\\'s'", 1, 5},
-          {QT_STRING, "''", 1, 13}, {QT_STRING, "'x\\\\'", 1, 16});
+    /* A string is reported at the character before its quote (InfluxDB). */
+    CHECK("'a' 'it\\'s' '' 'x\\\\'", {QT_STRING, "'a'", 1, 1}, {QT_STRING, "'it\\'s'", 1, 4},
+          {QT_STRING, "''", 1, 12}, {QT_STRING, "'x\\\\'", 1, 15});
     CHECK("'open\nx", {QT_BADSTRING, "'open", 1, 1}, {QT_IDENT, "x", 2, 1});
     CHECK("'ab\\qc'", {QT_BADESCAPE, "\\q", 1, 5}, {QT_IDENT, "c", 1, 6},
-          {QT_BADSTRING, "'", 1, 7});
-    CHECK("\"id\\\"x\" \"no end", {QT_IDENT, "\"id\\\"x\"", 1, 1}, {QT_BADSTRING, NULL, 1, 9});
+          {QT_BADSTRING, "'", 1, 6});
+    CHECK("\"id\\\"x\" \"no end", {QT_IDENT, "\"id\\\"x\"", 1, 1}, {QT_BADSTRING, NULL, 1, 8});
     CHECK("a -- comment ( '\n b /* multi\nline */ c", {QT_IDENT, "a", 1, 1}, {QT_IDENT, "b", 2, 2},
           {QT_IDENT, "c", 3, 9});
     CHECK("x /* never closed", {QT_IDENT, "x", 1, 1}, {QT_ILLEGAL, "", 1, 3});
@@ -122,6 +123,41 @@ static void test_strings_comments_positions(void **state)
         q_lex_next(&lx, &t);
         assert_int_equal(t.ws_before, ws[i]);
     }
+}
+
+/* Where EOF is reported: InfluxDB's reader moves one character past the
+ * end once something has read the end and kept it. */
+static void test_eof_position(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        uint32_t col;
+    } cases[] = {
+        {"", 1},    {"SELECT", 8},     {"SELECT *", 9}, {"x ", 4},  {"1", 2},
+        {"1h", 3},  {"x /* c */", 10}, {"x -- c", 8},   {"'s'", 4}, {"\"q\"", 4},
+        {"a <", 4}, {"a <=", 5},       {"a (", 4},      {"a.", 3},  {"'open", 7},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        q_lexer lx;
+        q_token t;
+        q_lex_init(&lx, cases[i].text, (uint32_t)strlen(cases[i].text));
+        do {
+            q_lex_next(&lx, &t);
+        } while (t.kind != QT_EOF);
+        if (t.col != cases[i].col)
+            fail_msg("EOF of '%s' at char %u, want %u", cases[i].text, t.col, cases[i].col);
+    }
+    /* A peek at the end (for a regex) reads it too. */
+    q_lexer lx;
+    q_token t;
+    q_lex_init(&lx, "a =~", 4);
+    q_lex_next(&lx, &t);
+    q_lex_next(&lx, &t);
+    assert_false(q_lex_at_slash(&lx));
+    q_lex_next(&lx, &t);
+    assert_int_equal(t.kind, QT_EOF);
+    assert_int_equal(t.col, 6);
 }
 
 static void test_regex(void **state)
@@ -317,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_numbers_durations),
         cmocka_unit_test(test_operators),
         cmocka_unit_test(test_strings_comments_positions),
+        cmocka_unit_test(test_eof_position),
         cmocka_unit_test(test_regex),
         cmocka_unit_test(test_display_unquote),
         cmocka_unit_test(test_random_sequences),
