@@ -24,6 +24,7 @@
  * time) is skipped and counted.
  */
 #include "cts_test.h"
+#include "query_model_cases.h"
 #include "query_model_cmp.h"
 #include "query_model_gen.h"
 
@@ -233,9 +234,37 @@ static void test_query_model(void **state)
         fail_msg("%" PRIu64 " mismatches; first: %s", st.mismatches, st.first_mismatch);
 }
 
+/* Hand-checked cases (query_model_cases.h): the reference must give the
+ * hand results; the executor must agree except on reported disagreements. */
+static void test_query_model_cases(void **state)
+{
+    (void)state;
+    scratch_dir dir;
+    assert_int_equal(scratch_make(&dir, "qmcases"), 0);
+    cts_db_opts o;
+    cts_db_opts_init(&o);
+    o.fsync = CTS_DB_FSYNC_NEVER;
+    o.block_points = 2;
+    cts_dbset *set = NULL;
+    assert_int_equal(cts_dbset_open(dir.path, &o, &set), 0);
+    cts_db *db = NULL;
+    assert_int_equal(cts_dbset_acquire(set, QM_DB, true, &db), 0);
+    qm_data d;
+    qm_hand_data(db, &d);
+    int model_bad = 0, exec_bad = 0;
+    qm_hand_run(set, &d, QF_ALL, &model_bad, &exec_bad);
+    cts_dbset_release(set, db);
+    assert_int_equal(cts_dbset_close(set), 0);
+    scratch_remove(&dir);
+    qm_data_free(&d);
+    assert_int_equal(model_bad, 0);
+    assert_int_equal(exec_bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_query_model_cases),
         cmocka_unit_test(test_query_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
