@@ -200,7 +200,9 @@ int pl_unframe(const uint8_t *rec, size_t rec_len, cts_buf *scratch, const uint8
     if (rec_len < 5 || rec[0] != FRAME_LZ4)
         return CTS_ECORRUPT;
     uint32_t n = cts_get_u32(rec + 1);
-    if (n == 0 || n > (1u << 30) || rec_len - 5 > INT32_MAX)
+    /* LZ4 expands at most 255 times (plus a little), so a larger claim is
+     * refused before anything is allocated for it. */
+    if (n == 0 || n > (1u << 30) || rec_len - 5 > INT32_MAX || n > (rec_len - 5) * 255 + 64)
         return CTS_ECORRUPT;
     scratch->len = 0;
     if (cts_buf_reserve(scratch, n))

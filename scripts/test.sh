@@ -16,5 +16,5 @@ for preset in release asan; do
 done
 echo "== fuzz: libFuzzer targets (clang, ASan+UBSan), bounded runs"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$jobs" --target fuzz_lineproto fuzz_query
+cmake --build --preset fuzz -j "$jobs" --target fuzz_lineproto fuzz_query fuzz_block fuzz_wal fuzz_catalog
 ctest --preset fuzz

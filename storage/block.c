@@ -252,6 +252,9 @@ static void get_stats(const uint8_t *src, cts_stats *st, uint32_t count)
 }
 
 /* The header's fields, checked for structure; the CRC only when asked. */
+/* String bytes cts_block_info_peek passes without the CRC (see read_info). */
+#define PEEK_STR_BYTES (1u << 20)
+
 static int read_info(const uint8_t *src, size_t len, cts_block_info *info, bool check_crc)
 {
     if (!src || !info || len < HDR_BYTES + CRC_BYTES || cts_get_u32(src) != BLOCK_MAGIC)
@@ -278,6 +281,13 @@ static int read_info(const uint8_t *src, size_t len, cts_block_info *info, bool 
     get_stats(src, &info->stats, count);
     if (info->type != CTS_TYPE_STRING && info->str_bytes != 0)
         return CTS_ECORRUPT;
+    /* A string block claiming more than a MiB of strings, and more than its
+     * own length, is compressed (dictionary, LZ4) or damaged: peek checks
+     * its CRC after all, so a flipped size never has the caller allocate
+     * more than max(1 MiB, the block's length) for unchecked bytes. */
+    if (!check_crc && info->str_bytes > PEEK_STR_BYTES && info->str_bytes > total &&
+        cts_get_u32(src + body) != cts_crc32c(src, body))
+        return CTS_ECHECKSUM;
     return (int)total;
 }
 
