@@ -746,6 +746,16 @@ static const struct {
      "found EOF, expected identifier, string, number, bool at line 1, char 28"},
     {"DROP DATABASE", "found EOF, expected identifier at line 1, char 15"},
     {"SHOW RETENTION", "found EOF, expected POLICIES at line 1, char 16"},
+    {"SHOW RETENTION ON", "found ON, expected POLICIES at line 1, char 16"},
+    {"SHOW RETENTION POLICIES ON", "found EOF, expected identifier at line 1, char 28"},
+    {"CREATE DATABASE", "found EOF, expected identifier at line 1, char 17"},
+    /* InfluxDB: `DROP SUBSCRIPTION "name"` fails at char 25 (a quoted name does
+     * not read the end), `... ON ` at char 30 (trailing blanks do). */
+    {"DROP DATABASE \"name\"x", "found x, expected ; at line 1, char 21"},
+    {"SHOW SERIES ON \"db\" FROM", "found EOF, expected identifier at line 1, char 26"},
+    {"SHOW SERIES ON ", "found EOF, expected identifier at line 1, char 17"},
+    /* InfluxDB: `KILL QUERY 4 ON 'host'` fails at char 16, before the quote. */
+    {"SHOW TAG KEYS ON 'host'", "found host, expected identifier at line 1, char 17"},
     {"CREATE DATABASE foo CREATE DATABASE bar", "found CREATE, expected ; at line 1, char 21"},
 };
 
