@@ -253,6 +253,7 @@ static void test_query_model_cases(void **state)
     qm_hand_data(db, &d);
     int model_bad = 0, exec_bad = 0;
     qm_hand_run(set, &d, QF_ALL, &model_bad, &exec_bad);
+    qm_hand_errors_run(set, &exec_bad);
     cts_dbset_release(set, db);
     assert_int_equal(cts_dbset_close(set), 0);
     scratch_remove(&dir);
