@@ -704,6 +704,8 @@ static const struct {
     {"SELECT", "found EOF, expected identifier, string, number, bool at line 1, char 8"},
     {"SELECT *", "found EOF, expected FROM at line 1, char 9"},
     {"SELECT field1 X", "found X, expected FROM at line 1, char 15"},
+    {"SELECT field1 FROM \"series\" WHERE X +;",
+     "found ;, expected identifier, string, number, bool at line 1, char 38"},
     {"SELECT field1 FROM myseries GROUP", "found EOF, expected BY at line 1, char 35"},
     {"SELECT field1 FROM myseries LIMIT", "found EOF, expected integer at line 1, char 35"},
     {"SELECT field1 FROM myseries LIMIT 10.5", "found 10.5, expected integer at line 1, char 35"},
