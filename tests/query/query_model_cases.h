@@ -11,6 +11,7 @@
  *   series 0 city=lisbon sensor=s1: pm25 T+0m 10, +10m 20, +20m 30, +65m 40
  *                                   aqi  T+0m 1, +10m 2;  temp T+65m 5
  *   series 1 city=porto:            pm25 T+5m 100, +70m 200; status T+5m "ok"
+ *                                   temp T+70m 7; hum T+20m 7
  */
 #ifndef QM_CASES_H
 #define QM_CASES_H
@@ -19,18 +20,19 @@
 
 #define QM_M(n) (QM_T0 + (int64_t)(n)*QM_MIN)
 
-enum { QH_AQI = 0, QH_PM25, QH_STATUS, QH_TEMP };
+enum { QH_AQI = 0, QH_PM25, QH_STATUS, QH_TEMP, QH_HUM };
 
 static void qm_hand_data(cts_db *db, qm_data *d)
 {
     memset(d, 0, sizeof *d);
     d->nmeas = 1;
     qm_meas *m = &d->m[0];
-    static const char *const names[] = {"aqi", "pm25", "status", "temp"};
-    static const cts_type types[] = {CTS_TYPE_INT, CTS_TYPE_FLOAT, CTS_TYPE_STRING, CTS_TYPE_FLOAT};
+    static const char *const names[] = {"aqi", "pm25", "status", "temp", "hum"};
+    static const cts_type types[] = {CTS_TYPE_INT, CTS_TYPE_FLOAT, CTS_TYPE_STRING, CTS_TYPE_FLOAT,
+                                     CTS_TYPE_FLOAT};
     m->name = "air";
-    m->nfields = 4;
-    for (int f = 0; f < 4; f++) {
+    m->nfields = 5;
+    for (int f = 0; f < 5; f++) {
         m->fname[f] = names[f];
         m->ftype[f] = types[f];
     }
@@ -68,7 +70,13 @@ static void qm_hand_data(cts_db *db, qm_data *d)
          .nf = 2,
          .fidx = {QH_PM25, QH_STATUS},
          .val = {QH_F(100), {.type = CTS_Q_STRING, .v.s = {"ok", 2}}}},
-        {.meas = 0, .series = 1, .ts = QM_M(70), .nf = 1, .fidx = {QH_PM25}, .val = {QH_F(200)}},
+        {.meas = 0, .series = 1, .ts = QM_M(20), .nf = 1, .fidx = {QH_HUM}, .val = {QH_F(7)}},
+        {.meas = 0,
+         .series = 1,
+         .ts = QM_M(70),
+         .nf = 2,
+         .fidx = {QH_PM25, QH_TEMP},
+         .val = {QH_F(200), QH_F(7)}},
     };
 #undef QH_F
     qm_write_batch(db, d, w, sizeof w / sizeof *w, 0);
@@ -239,7 +247,8 @@ static const qm_hand qm_hands[] = {
       .fill = QFILL_PREVIOUS,
       .fill_given = true}},
     {"SELECT * leaves out the GROUP BY tags (RewriteFields)",
-     "time,aqi,pm25,sensor,status,temp ; city=porto | 5m - 100 - \"ok\" - | 70m - 200 - - -",
+     "time,aqi,hum,pm25,sensor,status,temp ; city=porto | 5m - - 100 - \"ok\" - | 20m - 7 - - - - "
+     "| 70m - - 200 - - 7",
      true,
      {.star = true,
       .npreds = 1,
@@ -290,7 +299,7 @@ static const qm_hand qm_hands[] = {
       .fill_given = true,
       .fill_i = -1}},
     {"LIMIT applies to each call's points (buildFieldIterator), not to rows",
-     "time,count,count_1 ; 0m - 4i | 60m 1i -",
+     "time,count,count_1 ; 0m - 4i | 60m 2i -",
      true,
      {.ncols = 2,
       .col = {QH_AGG(QH_TEMP, QFN_COUNT), QH_AGG(QH_PM25, QFN_COUNT)},
@@ -301,7 +310,7 @@ static const qm_hand qm_hands[] = {
       .fill_given = true,
       .limit = 1}},
     {"without a lower time bound the first bucket is the group's first point's",
-     "time,count ; 60m 1i",
+     "time,count ; 60m 2i",
      false,
      {.ncols = 1,
       .col = {QH_AGG(QH_TEMP, QFN_COUNT)},
@@ -345,6 +354,36 @@ static const qm_hand qm_hands[] = {
                 .a = 0,
                 .op = QO_EQ,
                 .lit = {.type = CTS_Q_STRING, .v.s = {"lisbon", 6}}}}}},
+    {"a field condition that matches no point: no series, whatever the fill",
+     "",
+     true,
+     {.ncols = 1,
+      .col = {QH_AGG(QH_PM25, QFN_COUNT)},
+      .npreds = 1,
+      .where = 0,
+      .pred = {{.kind = QP_FIELD,
+                .a = QH_PM25,
+                .op = QO_EQ,
+                .lit = {.type = CTS_Q_FLOAT, .v.f = 12345}}},
+      QH_RANGE(0, 90),
+      QH_GT(30)}},
+    {"without a lower bound each call's fill starts at its own first point (temp: 60m)",
+     "time,count,count_1 ; 0m 4i - | 30m 0i - | 60m 2i 2i",
+     true,
+     {.ncols = 2,
+      .col = {QH_AGG(QH_PM25, QFN_COUNT), QH_AGG(QH_TEMP, QFN_COUNT)},
+      .where = -1,
+      .has_hi = true,
+      .hi = QM_M(90),
+      QH_GT(30)}},
+    {"transformations of raw fields of different series are joined on time (20m: pm25 of lisbon, "
+     "hum of porto)",
+     "time,difference,cumulative_sum ; 5m 90 - | 10m -80 - | 20m 10 7 | 65m 10 - | 70m 160 -",
+     true,
+     {.ncols = 2,
+      .col = {{.kind = QC_XF, .xf = QXF_DIFFERENCE, .field = QH_PM25},
+              {.kind = QC_XF, .xf = QXF_CUMULATIVE_SUM, .field = QH_HUM}},
+      .where = -1}},
 };
 
 static void qm_hand_run(cts_dbset *set, const qm_data *d, uint64_t feats, int *model_bad,
