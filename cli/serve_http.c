@@ -5,7 +5,8 @@
  *
  * Every response carries X-Influxdb-Version, X-Influxdb-Build, Request-Id
  * and X-Request-Id (the client's X-Request-Id or Request-Id echoed, else
- * one we make). An error response is {"error":"<msg>"} with the message
+ * one we make), and InfluxDB's CORS headers when the request has an
+ * Origin. An error response is {"error":"<msg>"} with the message
  * mirrored (first 1024 bytes) in X-Influxdb-Error, except a 401, which
  * carries WWW-Authenticate instead, as InfluxDB does.
  *
@@ -106,6 +107,18 @@ static void add_common_headers(serve_req *r, struct MHD_Connection *c, struct MH
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    /* CORS, as InfluxDB answers a browser (Grafana's browser access mode) */
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin && *origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+                                "DELETE, GET, OPTIONS, POST, PUT");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Accept, Accept-Encoding, Authorization, Content-Length, "
+                                "Content-Type, X-CSRF-Token, X-HTTP-Method-Override");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "Date, X-InfluxDB-Version, X-InfluxDB-Build");
+    }
 }
 
 static enum MHD_Result queue(serve_req *r, struct MHD_Connection *c, unsigned status,
@@ -262,26 +275,42 @@ void serve_pool_put_reader(serve_pool *p, cts_lp_reader *r)
     cts_lp_reader_destroy(r);
 }
 
-/* Take a pooled buffer for a request that has none yet. */
-static void pool_take_buf(serve_req *r)
+/* Take a pooled buffer for a request that has none yet: the smallest that
+ * holds `need` bytes, else the largest (it will grow). A pooled buffer
+ * more than 4 times too large stays in the pool: its whole capacity would
+ * count against the in-flight budget. */
+static void pool_take_buf(serve_req *r, size_t need)
 {
     serve_pool *p = &r->st->pool;
     char *b = NULL;
     size_t cap = 0;
     pthread_mutex_lock(&p->mu);
-    if (p->nbufs > 0) {
+    int best = -1;
+    for (int i = 0; i < p->nbufs; i++) {
+        bool fits = p->caps[i] >= need, best_fits = best >= 0 && p->caps[best] >= need;
+        if (best < 0 || (fits && (!best_fits || p->caps[i] < p->caps[best])) ||
+            (!fits && !best_fits && p->caps[i] > p->caps[best]))
+            best = i;
+    }
+    if (best >= 0 && p->caps[best] / 4 <= need + 65536) {
+        b = p->bufs[best];
+        cap = p->caps[best];
         p->nbufs--;
-        b = p->bufs[p->nbufs];
-        cap = p->caps[p->nbufs];
+        p->bufs[best] = p->bufs[p->nbufs];
+        p->caps[best] = p->caps[p->nbufs];
     }
     pthread_mutex_unlock(&p->mu);
     if (!b)
         return;
     if (!reserve(r, cap)) { /* over budget: the buffer goes back, the caller fails */
         pthread_mutex_lock(&p->mu);
-        p->bufs[p->nbufs] = b;
-        p->caps[p->nbufs++] = cap;
+        if (p->nbufs < SERVE_POOL_MAX) {
+            p->bufs[p->nbufs] = b;
+            p->caps[p->nbufs++] = cap;
+            b = NULL;
+        }
         pthread_mutex_unlock(&p->mu);
+        cts_free(b);
         return;
     }
     r->body = b;
@@ -305,8 +334,9 @@ static void pool_put_buf(serve_req *r)
     r->body = NULL;
 }
 
-/* Make room for `need` more bytes; false with the failure set. */
-static bool body_room(serve_req *r, size_t need)
+/* Make room for `need` more bytes; false with the failure set. `exact`:
+ * the body's whole length is known, allocate just that. */
+static bool body_room(serve_req *r, size_t need, bool exact)
 {
     if (r->len + need <= r->cap)
         return true;
@@ -316,10 +346,10 @@ static bool body_room(serve_req *r, size_t need)
         return false;
     }
     if (!r->body)
-        pool_take_buf(r);
+        pool_take_buf(r, r->len + need);
     if (r->len + need <= r->cap)
         return true;
-    size_t ncap = r->cap * 2 > 65536 ? r->cap * 2 : 65536;
+    size_t ncap = exact ? 0 : r->cap * 2 > 65536 ? r->cap * 2 : 65536;
     if (ncap < r->len + need)
         ncap = r->len + need;
     if (ncap > max)
@@ -342,7 +372,7 @@ static bool body_room(serve_req *r, size_t need)
 
 bool serve_body_presize(serve_req *r, uint64_t len)
 {
-    return len == 0 || body_room(r, (size_t)len);
+    return len == 0 || body_room(r, (size_t)len, true);
 }
 
 static int body_discard(serve_req *r, size_t len)
@@ -359,7 +389,7 @@ static void gunzip_chunk(serve_req *r, const char *data, size_t len)
     while (r->z.avail_in > 0 && !r->fail_status) {
         if (r->cap == r->len) {
             uint64_t left = r->st->cfg.max_body_bytes - r->len;
-            if (!body_room(r, left == 0 ? 1 : left < 65536 ? (size_t)left : 65536))
+            if (!body_room(r, left == 0 ? 1 : left < 65536 ? (size_t)left : 65536, false))
                 return;
         }
         r->z_open = true; /* bytes of a gzip member are in: its end must come */
@@ -385,7 +415,7 @@ int serve_body_append(serve_req *r, const char *data, size_t len)
         return body_discard(r, len);
     if (r->z_ready) {
         gunzip_chunk(r, data, len);
-    } else if (body_room(r, len)) {
+    } else if (body_room(r, len, false)) {
         memcpy(r->body + r->len, data, len);
         r->len += len;
     }

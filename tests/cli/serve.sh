@@ -70,6 +70,9 @@ req rid -H "X-Request-Id: abc-123" "$URL/ping"
 check "request id echoed" has "$T/rid.h" "Request-Id: abc-123"
 req head -I "$URL/ping"
 check "HEAD ping 204" test "$(code head)" = 204
+req cors -X OPTIONS -H "Origin: http://grafana.example" "$URL/query"
+check "OPTIONS 204" test "$(code cors)" = 204
+check "CORS origin" has "$T/cors.h" "Access-Control-Allow-Origin: http://grafana.example"
 req health "$URL/health"
 check "health 200" test "$(code health)" = 200
 check "health body" test "$(body health)" = \
@@ -184,6 +187,34 @@ check "PUT /query 405" test "$(code qput)" = 405
 req qdbs -XPOST "$URL/query" --data-urlencode "q=CREATE DATABASE other; SHOW DATABASES"
 check "CREATE then SHOW DATABASES" has "$T/qdbs.b" '"values":[["city"],["other"]]'
 
+# many writers and readers at once: every point lands, no request fails
+for w in $(seq 0 7); do
+  for b in 0 1 2 3 4; do
+    for i in $(seq 0 99); do
+      echo "conc,writer=w$w,sensor=s$i v=$((b * 100 + i)) $((1764547200 + b * 100 + i))000000000"
+    done > "$T/conc-$w-$b.lp"
+  done
+done
+CONC=()
+for w in $(seq 0 7); do
+  (for b in 0 1 2 3 4; do
+    curl -s -o /dev/null -w '%{http_code}\n' -XPOST "$URL/write?db=city" --data-binary @"$T/conc-$w-$b.lp"
+  done > "$T/conc-$w.codes") &
+  CONC+=($!)
+done
+for r in 0 1 2 3; do
+  (for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null -w '%{http_code}\n' -G "$URL/query" --data-urlencode db=city \
+      --data-urlencode 'q=SELECT count(v) FROM conc'
+  done > "$T/concq-$r.codes") &
+  CONC+=($!)
+done
+wait "${CONC[@]}"
+check "concurrent writes all 204" test "$(cat "$T"/conc-?.codes | sort -u)" = 204
+check "concurrent reads all 200" test "$(cat "$T"/concq-?.codes | sort -u)" = 200
+check "concurrent writes all stored" test "$(Q 'SELECT count(v) FROM conc' --data-urlencode db=city)" = \
+  '{"results":[{"statement_id":0,"series":[{"name":"conc","columns":["time","count"],"values":[["1970-01-01T00:00:00Z",4000]]}]}]}'
+
 # metrics
 req metrics "$URL/metrics"
 check "metrics 200" test "$(code metrics)" = 200
@@ -199,7 +230,7 @@ stop "$PID"
 check "SIGTERM exit 0" test "$STATUS" -eq 0
 check "stop logged" has "$T/main.log" "every database flushed"
 n=$(count_points "$T/data" city)
-check "points persisted ($n)" test "$n" -eq 11
+check "points persisted ($n)" test "$n" -eq 4011
 
 # graceful stop: an upload in flight when SIGTERM arrives still lands
 start drain --data "$T/data"
@@ -215,7 +246,7 @@ wait "$CURL"
 check "in-flight write answered 204 during stop" test "$(cat "$T/slow.code")" = 204
 check "drain exit 0" test "$STATUS" -eq 0
 n=$(count_points "$T/data" city)
-check "in-flight points persisted ($n)" test "$n" -eq 2011
+check "in-flight points persisted ($n)" test "$n" -eq 6011
 
 # throttling, timeouts and the Unix socket on a second server
 start lim --data "$T/data" --max-body-bytes 1000000 --max-inflight-bytes 1000 --read-timeout 1 \
