@@ -188,6 +188,7 @@ static void qm_gen_range(cts_rng *r, uint64_t feats, qm_query *q, const qm_data 
     q->hi_incl = cts_rng_below(r, 2);
     q->lo_int = (feats & QF_INTTIME) && cts_rng_below(r, 3) == 0;
     q->hi_int = (feats & QF_INTTIME) && cts_rng_below(r, 3) == 0;
+    q->lo_now = (feats & QF_NOW) && cts_rng_below(r, 6) == 0;
 }
 
 /* The earliest time of the measurement (the first bucket of a GROUP BY

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <time.h>
 
+/* The value of now() in the random statements (opts.now_ns). */
+#define QM_NOW (QM_T0 + 30 * QM_DAY)
+
 /* ---- features ---- */
 enum {
     QF_RAW = 1u << 0,        /* SELECT fields */
@@ -63,8 +66,9 @@ enum {
 #define QF_PCTLOW (1ull << 36)  /* percentiles below 50 (out of range for few points: no point) */
 #define QF_XFMULTI (1ull << 37) /* several transformations of raw fields in one statement */
 #define QF_M_INTWRAP                                                                               \
-    (1ull << 38) /* integer means, medians, derivatives wrap as in Go (else exact) */
-#define QF_ALL ((1ull << 39) - 1)
+    (1ull << 38)            /* integer means, medians, derivatives wrap as in Go (else exact) */
+#define QF_NOW (1ull << 39) /* time >= now() - 3d4h... */
+#define QF_ALL ((1ull << 40) - 1)
 
 static const struct {
     const char *name;
@@ -107,6 +111,7 @@ static const struct {
     {"m_limit_call", QF_M_LIMIT_CALL},
     {"m_scanner", QF_M_SCANNER},
     {"m_empty", QF_M_EMPTY},
+    {"now", QF_NOW},
     {"m_intwrap", QF_M_INTWRAP},
 };
 
@@ -207,6 +212,7 @@ typedef struct qm_query {
     bool has_lo, lo_incl, has_hi, hi_incl;
     int64_t lo, hi;
     bool lo_int, hi_int; /* rendered as integers */
+    bool lo_now;         /* rendered as now() - duration (opts.now_ns is fixed) */
     bool group_time;
     int64_t interval, offset_lit, offset; /* offset = offset_lit % interval */
     bool offset_given;
@@ -393,7 +399,12 @@ static void qm_fmt_where(qm_buf *b, const qm_query *q, const qm_meas *m)
     const char *sep = " WHERE ";
     if (q->has_lo) {
         qm_printf(b, "%stime %s ", sep, q->lo_incl ? ">=" : ">");
-        qm_fmt_time(b, q->lo, q->lo_int);
+        if (q->lo_now) {
+            qm_printf(b, "now() - ");
+            qm_fmt_duration(b, QM_NOW - q->lo);
+        } else {
+            qm_fmt_time(b, q->lo, q->lo_int);
+        }
         sep = " AND ";
     }
     if (q->where >= 0) {

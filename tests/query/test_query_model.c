@@ -69,7 +69,6 @@
      QF_DUPCALL | QF_PCTLOW | QF_XFMULTI | QF_M_DESC_SERIES | QF_M_LIMIT_CALL | QF_M_SCANNER |     \
      QF_M_EMPTY | QF_M_INTWRAP)
 #define QM_DEFAULT_FEATURES (QF_ALL & ~QM_DEFAULT_OFF)
-#define QM_NOW (QM_T0 + 30 * QM_DAY)
 
 typedef struct qm_stats {
     uint64_t run, skipped, mismatches, empty;
