@@ -10,9 +10,6 @@
 
 #include <inttypes.h>
 
-/* Rows printed around a mismatch: [qm_print_from, qm_print_from + 60). */
-static size_t qm_print_from;
-
 typedef struct qm_gseries {
     char *name;
     size_t ntags;
@@ -198,7 +195,9 @@ static void qm_print_val(FILE *f, const cts_qval *v)
     }
 }
 
-static void qm_print_expected(FILE *f, const qm_data *d, const qm_query *q, const qm_result *r)
+/* Rows [from, from + 60) of each series are printed. */
+static void qm_print_expected(FILE *f, const qm_data *d, const qm_query *q, const qm_result *r,
+                              size_t from)
 {
     fprintf(f, "  expected: %zu series%s\n", r->nseries, r->ambiguous ? " (ambiguous)" : "");
     for (size_t i = 0; i < r->nseries; i++) {
@@ -210,7 +209,7 @@ static void qm_print_expected(FILE *f, const qm_data *d, const qm_query *q, cons
         for (uint32_t k = 0; k < r->ncols; k++)
             fprintf(f, ",%s", r->colname[k]);
         fprintf(f, " (%zu rows)\n", s->n);
-        for (size_t j = qm_print_from; j < s->n && j < qm_print_from + 60; j++) {
+        for (size_t j = from; j < s->n && j < from + 60; j++) {
             fprintf(f, "    T%" PRId64 "%s", s->rows[j].t, s->rows[j].t_any ? "?" : "");
             for (uint32_t k = 0; k < r->ncols; k++) {
                 fprintf(f, " ");
@@ -224,7 +223,7 @@ static void qm_print_expected(FILE *f, const qm_data *d, const qm_query *q, cons
     }
 }
 
-static void qm_print_got(FILE *f, const qm_got *g)
+static void qm_print_got(FILE *f, const qm_got *g, size_t from)
 {
     fprintf(f, "  got: %zu series%s%s\n", g->nseries, g->err ? ", error: " : "",
             g->err ? g->err : "");
@@ -237,7 +236,7 @@ static void qm_print_got(FILE *f, const qm_got *g)
         for (size_t k = 0; k < s->ncols; k++)
             fprintf(f, "%s%s", k ? "," : " ", s->cols[k]);
         fprintf(f, " (%zu rows)\n", s->nrows);
-        for (size_t j = qm_print_from; j < s->nrows && j < qm_print_from + 60; j++) {
+        for (size_t j = from; j < s->nrows && j < from + 60; j++) {
             fprintf(f, "   ");
             for (size_t k = 0; k < s->ncols; k++) {
                 fprintf(f, " ");
@@ -304,11 +303,10 @@ static int qm_cmp_qval(const cts_qval *a, const cts_qval *b)
     }
 }
 
-static size_t qm_sort_ncols;
-static int qm_cmp_got_row(const void *a, const void *b)
+static int qm_cmp_got_row(const void *a, const void *b, void *ncols)
 {
     const cts_qval *x = a, *y = b;
-    for (size_t k = 0; k < qm_sort_ncols; k++) {
+    for (size_t k = 0; k < *(const size_t *)ncols; k++) {
         int r = qm_cmp_qval(&x[k], &y[k]);
         if (r)
             return r;
@@ -316,10 +314,10 @@ static int qm_cmp_got_row(const void *a, const void *b)
     return 0;
 }
 
-static int qm_cmp_exp_row(const void *a, const void *b)
+static int qm_cmp_exp_row(const void *a, const void *b, void *ncols)
 {
     const qm_row *x = a, *y = b;
-    for (size_t k = 0; k + 1 < qm_sort_ncols; k++) {
+    for (size_t k = 0; k + 1 < *(const size_t *)ncols; k++) {
         int r = qm_cmp_qval(&x->val[k].v, &y->val[k].v);
         if (r)
             return r;
@@ -331,13 +329,12 @@ static int qm_cmp_exp_row(const void *a, const void *b)
  * each run of equal times by value, on both sides. */
 static void qm_canon_raw(qm_gseries *g, qm_rseries *e, size_t ncols)
 {
-    qm_sort_ncols = ncols;
     for (size_t i = 0; i < g->nrows;) {
         size_t j = i + 1;
         while (j < g->nrows && g->vals[j * ncols].v.i == g->vals[i * ncols].v.i)
             j++;
         if (j - i > 1)
-            qsort(&g->vals[i * ncols], j - i, ncols * sizeof *g->vals, qm_cmp_got_row);
+            qsort_r(&g->vals[i * ncols], j - i, ncols * sizeof *g->vals, qm_cmp_got_row, &ncols);
         i = j;
     }
     for (size_t i = 0; i < e->n;) {
@@ -345,7 +342,7 @@ static void qm_canon_raw(qm_gseries *g, qm_rseries *e, size_t ncols)
         while (j < e->n && e->rows[j].t == e->rows[i].t)
             j++;
         if (j - i > 1)
-            qsort(&e->rows[i], j - i, sizeof *e->rows, qm_cmp_exp_row);
+            qsort_r(&e->rows[i], j - i, sizeof *e->rows, qm_cmp_exp_row, &ncols);
         i = j;
     }
 }
@@ -376,6 +373,7 @@ static bool qm_val_matches(const qm_v *e, const cts_qval *g)
 
 typedef struct qm_mismatch {
     char what[768];
+    size_t row; /* print the rows from here */
 } qm_mismatch;
 
 static bool qm_compare_series(const qm_data *d, const qm_query *q, qm_result *r, size_t i,
@@ -420,7 +418,7 @@ static bool qm_compare_series(const qm_data *d, const qm_query *q, qm_result *r,
     for (size_t j = 0; j < g->nrows; j++) {
         const cts_qval *row = &g->vals[j * nc];
         if (!e->rows[j].t_any && row[0].v.i != e->rows[j].t) {
-            qm_print_from = j > 5 ? j - 5 : 0;
+            mm->row = j > 5 ? j - 5 : 0;
             snprintf(mm->what, sizeof mm->what,
                      "series %zu row %zu: time %" PRId64 ", expected %" PRId64, i, j, row[0].v.i,
                      e->rows[j].t);
@@ -428,7 +426,7 @@ static bool qm_compare_series(const qm_data *d, const qm_query *q, qm_result *r,
         }
         for (uint32_t k = 0; k < r->ncols; k++) {
             if (!qm_val_matches(&e->rows[j].val[k], &row[k + 1])) {
-                qm_print_from = j > 5 ? j - 5 : 0;
+                mm->row = j > 5 ? j - 5 : 0;
                 snprintf(mm->what, sizeof mm->what,
                          "series %zu row %zu (time %" PRId64 "): column %s differs", i, j,
                          row[0].v.i, r->colname[k]);
@@ -482,6 +480,7 @@ static void qm_drop_junk(const qm_query *q, const qm_result *r, qm_got *g)
 static bool qm_compare(const qm_data *d, const qm_query *q, qm_result *r, qm_got *g,
                        qm_mismatch *mm)
 {
+    mm->row = 0;
     if (g->protocol[0]) {
         snprintf(mm->what, sizeof mm->what, "sink protocol: %s", g->protocol);
         return false;

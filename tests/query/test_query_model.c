@@ -118,8 +118,8 @@ static void qm_report(FILE *f, uint64_t seed, int qi, const qm_data *d, const qm
                       const qm_result *r, const qm_got *g, const qm_mismatch *mm)
 {
     fprintf(f, "\n=== MISMATCH seed %" PRIu64 " query %d: %s\n  %s\n", seed, qi, mm->what, q->text);
-    qm_print_expected(f, d, q, r);
-    qm_print_got(f, g);
+    qm_print_expected(f, d, q, r, mm->row);
+    qm_print_got(f, g, mm->row);
     qm_print_data(f, d, q);
 }
 
@@ -147,7 +147,7 @@ static bool qm_check_one(cts_dbset *set, uint64_t seed, int qi, const qm_data *d
     cts_query_error err;
     memset(&err, 0, sizeof err);
     int rc = cts_query_run(set, q->text, strlen(q->text), &opts, &sink, &err);
-    qm_mismatch mm = {{0}};
+    qm_mismatch mm = {.row = 0};
     bool ok;
     if (rc != 0) {
         snprintf(mm.what, sizeof mm.what, "cts_query_run: %.40s: %.200s", cts_strerror(rc),
