@@ -215,6 +215,7 @@ typedef struct serve_req {
     serve_werr fail_kind;
     char fail_msg[256];
     uint64_t discarded; /* body bytes thrown away after a failure */
+    uint64_t received;  /* body bytes received (before gunzip) */
     /* /write: the database, acquired for the request, and the precision. */
     cts_db *db;
     cts_lp_precision precision;
@@ -240,6 +241,14 @@ enum MHD_Result serve_throttled(serve_req *r, struct MHD_Connection *c);
 /* Append msg as a JSON string body (without quotes) to dst[0..cap);
  * returns the length written or -1 when it does not fit. */
 int serve_json_escape(const char *msg, size_t len, char *dst, size_t cap);
+
+/* A body slower than this on average (bytes/s), once it has taken more
+ * than the read timeout, is cut off (the connection closed). */
+#define SERVE_MIN_BODY_RATE 16384.0
+
+/* True when a body that has delivered `received` bytes so far is too
+ * slow by the rule above. */
+bool serve_body_too_slow(const serve_req *r, uint64_t received);
 
 /* Take one chunk of the request body: gunzip it if needed, append it
  * within the body and in-flight limits; past a limit, remember the

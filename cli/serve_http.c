@@ -20,6 +20,12 @@
  * answered once the body has ended (libmicrohttpd cannot answer while a
  * body is arriving); a client that keeps sending far past the limit is
  * disconnected.
+ *
+ * Slow clients: libmicrohttpd closes a connection idle for --read-timeout
+ * seconds; a body that trickles in just fast enough to dodge that (a byte
+ * every few seconds) is cut off once it has taken longer than the read
+ * timeout and averages under SERVE_MIN_BODY_RATE bytes/s, so a few slow
+ * clients cannot hold connection slots for long.
  */
 #include "serve.h"
 
@@ -409,8 +415,20 @@ static void gunzip_chunk(serve_req *r, const char *data, size_t len)
     }
 }
 
+bool serve_body_too_slow(const serve_req *r, uint64_t received)
+{
+    int64_t elapsed_ns = serve_now_ns() - r->start_ns;
+    int64_t grace_ns = (int64_t)r->st->cfg.read_timeout_s * 1000000000;
+    if (elapsed_ns <= grace_ns)
+        return false;
+    return (double)received < SERVE_MIN_BODY_RATE * ((double)elapsed_ns / 1e9);
+}
+
 int serve_body_append(serve_req *r, const char *data, size_t len)
 {
+    r->received += len;
+    if (serve_body_too_slow(r, r->received))
+        return -1;
     if (r->fail_status)
         return body_discard(r, len);
     if (r->z_ready) {

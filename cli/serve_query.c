@@ -273,6 +273,8 @@ static enum MHD_Result query_body(serve_req *r, const char *upload, size_t *uplo
 {
     serve_qreq *q = r->query;
     q->body_bytes += *upload_size;
+    if (serve_body_too_slow(r, q->body_bytes))
+        return MHD_NO;
     /* the form's other fields are small: allow some room around q */
     if (q->body_bytes > (uint64_t)r->st->cfg.max_query_bytes * 3 + 65536)
         q->q_too_long = true;

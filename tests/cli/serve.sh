@@ -266,6 +266,12 @@ t0=$(date +%s)
 timeout 10 cat <&3 > /dev/null
 exec 3>&-
 check "idle connection closed by the read timeout" test $(($(date +%s) - t0)) -le 5
+head -c 900 /dev/zero | tr '\0' '#' > "$T/900"
+t0=$(date +%s)
+curl -s -o /dev/null -w '%{http_code}' --limit-rate 100 -XPOST "$URL/write?db=city" \
+  --data-binary @"$T/900" > "$T/trickle.code"
+check "trickling body cut off" test "$(cat "$T/trickle.code")" = 000
+check "trickling body cut off soon" test $(($(date +%s) - t0)) -le 6
 req usock --unix-socket "$T/sock" http://localhost/ping
 check "unix socket ping" test "$(code usock)" = 204
 stop "$PID"
