@@ -49,6 +49,7 @@ typedef struct crange {
     int64_t min_ts, max_ts; /* clipped to [tmin, tmax] */
     int64_t tail_min_ts;    /* last() may start here (Q_NS_MIN: no shortcut) */
     int64_t lead_max_ts;    /* first() may stop here (Q_NS_MAX: no shortcut) */
+    uint64_t points;        /* the column's points (in range or not) */
 } crange;
 
 /* Fill cr[s * ncols + c] for the group's series and columns; returns
@@ -68,6 +69,7 @@ static bool group_range(const q_plan *plan, const q_group *g, crange *cr, int64_
             if (ci.max_ts < plan->tmin || ci.min_ts > plan->tmax)
                 continue;
             r->has = true;
+            r->points = ci.points_sealed + ci.head_points;
             r->min_ts = ci.min_ts >= plan->tmin ? ci.min_ts : plan->tmin;
             r->max_ts = ci.max_ts <= plan->tmax ? ci.max_ts : plan->tmax;
             /* the column's own last (first) point is in range: last() (first())
@@ -685,6 +687,24 @@ static int emit_group(q_ctx *ctx, const q_plan *plan, gwork *w, q_slimit *sl)
     return rc;
 }
 
+/* median() and percentile() keep every value they see (16 bytes each):
+ * the bytes the batch's groups may need, bounded by their columns' points,
+ * are charged to the query's memory before any is read. */
+static uint64_t value_bytes(const q_plan *plan, const gwork *w, uint32_t n)
+{
+    uint64_t bytes = 0;
+    for (uint32_t c = 0; c < plan->ncols; c++) {
+        bool keeps = false;
+        for (uint32_t o = 0; o < plan->nouts; o++)
+            keeps |= plan->outs[o].col == (int)c &&
+                     (plan->outs[o].fn == Q_FN_MEDIAN || plan->outs[o].fn == Q_FN_PERCENTILE);
+        for (uint32_t k = 0; keeps && k < n; k++)
+            for (uint32_t s = 0; w[k].has && s < w[k].g->nseries; s++)
+                bytes += 16 * w[k].cr[(size_t)s * plan->ncols + c].points;
+    }
+    return bytes;
+}
+
 /* Groups [i, i + n): prepare, scan, emit in order. */
 static int run_batch(q_ctx *ctx, const q_plan *plan, uint32_t i, uint32_t n, q_slimit *sl)
 {
@@ -702,6 +722,11 @@ static int run_batch(q_ctx *ctx, const q_plan *plan, uint32_t i, uint32_t n, q_s
         if (w[k].has)
             rc = gstate_init(ctx, plan, w[k].lo, w[k].hi, &w[k].gs);
     }
+    uint64_t vbytes = rc == 0 ? value_bytes(plan, w, n) : 0;
+    if (rc == 0 && vbytes > INT64_MAX / 2)
+        vbytes = INT64_MAX / 2;
+    if (rc == 0 && (rc = q_mem_charge(ctx, (int64_t)vbytes)))
+        vbytes = 0;
     if (rc == 0)
         rc = scan_batch(ctx, plan, w, n);
     for (uint32_t k = 0; k < n && rc == 0 && sl->left != 0; k++)
@@ -711,6 +736,7 @@ static int run_batch(q_ctx *ctx, const q_plan *plan, uint32_t i, uint32_t n, q_s
         gstate_fini(ctx, plan, &w[k].gs);
         cts_free(w[k].cr);
     }
+    (void)q_mem_charge(ctx, -(int64_t)vbytes);
     return rc;
 }
 

@@ -283,6 +283,43 @@ static void test_errors(void **state)
            "time ranges must be ANDed at the top level of WHERE (not under OR)\"}]}");
 }
 
+/* The per-query memory limit and the timeout give clear errors. */
+static void test_limits(void **state)
+{
+    fixture *f = *state;
+    cts_qenc_opts eo;
+    cts_qenc_opts_init(&eo);
+    eo.format = CTS_QFMT_JSON;
+    cts_query_opts qo;
+    cts_query_opts_init(&qo);
+    qo.db = "city";
+    qo.memory_limit_bytes = 64; /* too small for 7 values of median() */
+    cts_qenc *enc;
+    f->len = 0;
+    assert_int_equal(cts_qenc_create(&eo, put, f, &enc), 0);
+    const char *q = "SELECT median(pm25) FROM air";
+    assert_int_equal(cts_query_run(f->set, q, strlen(q), &qo, cts_qenc_sink(enc), NULL), 0);
+    assert_int_equal(cts_qenc_finish(enc), 0);
+    cts_qenc_destroy(enc);
+    assert_non_null(strstr(f->out, "query memory limit exceeded"));
+    /* a bucket array larger than the limit */
+    qo.memory_limit_bytes = 4096;
+    assert_int_equal(cts_qenc_create(&eo, put, f, &enc), 0);
+    f->len = 0;
+    q = "SELECT mean(pm25) FROM air WHERE time >= '2026-11-02T00:00:00Z' AND time < "
+        "'2026-11-03T00:00:00Z' GROUP BY time(1s)";
+    assert_int_equal(cts_query_run(f->set, q, strlen(q), &qo, cts_qenc_sink(enc), NULL), 0);
+    assert_int_equal(cts_qenc_finish(enc), 0);
+    cts_qenc_destroy(enc);
+    assert_non_null(strstr(f->out, "query memory limit exceeded"));
+    /* too long a text */
+    qo.max_statement_bytes = 8;
+    cts_query_error err;
+    q = "SHOW DATABASES";
+    assert_int_equal(cts_query_run(f->set, q, strlen(q), &qo, NULL, &err), CTS_ELIMIT);
+    assert_non_null(strstr(err.msg, "query too long"));
+}
+
 static void test_delete_and_drop(void **state)
 {
     fixture *f = *state;
@@ -314,6 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_drop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
