@@ -41,8 +41,8 @@
 static const char *const qm_tag_keys[QM_NTAGS] = {"city", "sensor"};
 static const char *const qm_cities[] = {"lisbon", "porto", "new york", "oslo", "z\xc3\xbcrich"};
 static const char *const qm_sensors[] = {"s1", "s10", "s2", "x-9"};
-static const char *const qm_strings[] = {"ok",  "warn", "alarm", "",
-                                         "a b", "zzz",  "Ok",    "\xc3\xa9t\xc3\xa9"};
+static const char *const qm_strings[] = {"ok",  "warn", "alarm", "",     "a b",
+                                         "zzz", "Ok",   "it's",  "a\\b", "\xc3\xa9t\xc3\xa9"};
 
 /* One value of the model: a query value plus how far a correct float
  * result may stray (absolute), and whether any value is acceptable (the

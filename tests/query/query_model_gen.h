@@ -212,7 +212,7 @@ static void qm_gen_group_time(cts_rng *r, uint64_t feats, qm_query *q, const qm_
     static const int64_t offsets[] = {
         15 * QM_MIN, -15 * QM_MIN, 30 * QM_SEC, -QM_HOUR, 2 * QM_HOUR, 7 * QM_MIN, 0};
     int64_t lo = q->has_lo ? q->lo : qm_meas_first(&d->m[q->meas]);
-    int64_t span = q->hi - lo;
+    int64_t span = (q->has_hi ? q->hi : QM_NOW) - lo;
     if (span < 1)
         span = 1;
     q->group_time = true;
@@ -442,6 +442,8 @@ static void qm_gen_query(cts_rng *r, uint64_t feats, const qm_data *d, qm_query 
     qm_gen_range(r, feats, q, d, gtime, gtime && !nolower);
     if (nolower)
         q->has_lo = false;
+    if (kind == QK_GTIME && !nolower && (feats & QF_NOUPPER) && cts_rng_below(r, 8) == 0)
+        q->has_hi = false; /* now() is the upper bound */
     if ((feats & (QF_WTAG | QF_WFIELD)) && cts_rng_below(r, 2))
         q->where = qm_gen_pred(r, feats, q, m, 2);
     qm_gen_group_tags(r, feats, q);

@@ -66,9 +66,10 @@ enum {
 #define QF_PCTLOW (1ull << 36)  /* percentiles below 50 (out of range for few points: no point) */
 #define QF_XFMULTI (1ull << 37) /* several transformations of raw fields in one statement */
 #define QF_M_INTWRAP                                                                               \
-    (1ull << 38)            /* integer means, medians, derivatives wrap as in Go (else exact) */
-#define QF_NOW (1ull << 39) /* time >= now() - 3d4h... */
-#define QF_ALL ((1ull << 40) - 1)
+    (1ull << 38)                /* integer means, medians, derivatives wrap as in Go (else exact) */
+#define QF_NOW (1ull << 39)     /* time >= now() - 3d4h... */
+#define QF_NOUPPER (1ull << 40) /* GROUP BY time without an upper bound (now()) */
+#define QF_ALL ((1ull << 41) - 1)
 
 static const struct {
     const char *name;
@@ -112,6 +113,7 @@ static const struct {
     {"m_scanner", QF_M_SCANNER},
     {"m_empty", QF_M_EMPTY},
     {"now", QF_NOW},
+    {"noupper", QF_NOUPPER},
     {"m_intwrap", QF_M_INTWRAP},
 };
 
