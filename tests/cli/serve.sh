@@ -319,10 +319,41 @@ req a_bearer -H "Authorization: Bearer xyz" "$URL/query?q=SHOW+DATABASES"
 check "auth: bearer 401" test "$(code a_bearer)" = 401
 stop "$PID"
 check "auth server exit 0" test "$STATUS" -eq 0
-echo "admin:nothex:admin" > "$T/badusers"
-"$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/badusers" 2> "$T/badusers.log"
-check "bad auth file refused" test $? -eq 1
-check "bad auth file names the line" has "$T/badusers.log" "badusers:1: password hash"
+# SHA-256 across its padding boundaries: passwords of 0 to 130 bytes, each
+# logging in with the hash sha256sum(1) gives
+LENS="0 1 54 55 56 57 63 64 65 119 120 127 128 130"
+: > "$T/lenusers"
+for n in $LENS; do
+  pw=$(head -c "$n" /dev/zero | tr '\0' 'a')
+  echo "len$n:$(hash "$pw"):read" >> "$T/lenusers"
+done
+start lens --data "$T/data" --auth "$T/lenusers"
+for n in $LENS; do
+  pw=$(head -c "$n" /dev/zero | tr '\0' 'a')
+  req "len$n" -u "len$n:$pw" "$URL/query?q=SHOW+DATABASES"
+  check "SHA-256 of $n bytes" test "$(code "len$n")" = 200
+done
+stop "$PID"
+# every way an auth file can be wrong is refused, naming the line
+bad_auth() { # bad_auth NAME LINE EXPECTED-MESSAGE [LINE-NUMBER, default 3]
+  printf '# ok\n\n%s\n' "$2" > "$T/bad-$1"
+  "$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/bad-$1" 2> "$T/bad-$1.log"
+  check "auth file $1 exits 1" test $? -eq 1
+  check "auth file $1 message" has "$T/bad-$1.log" "bad-$1:${4:-3}: $3"
+}
+H=$(hash x)
+bad_auth hash "admin:nothex:admin" "password hash"
+bad_auth shorthash "admin:${H:1}:admin" "password hash"
+bad_auth name "ad/min:$H:admin" "user name"
+bad_auth noname ":$H:admin" "user name"
+bad_auth priv "admin:$H:root" "privilege"
+bad_auth fields "admin:$H" "expected NAME:SHA256HEX:PRIVILEGE"
+bad_auth twice "$(printf 'a:%s:read\na:%s:write' "$H" "$H")" "user listed twice" 4
+printf '# nobody\n' > "$T/nousers"
+"$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/nousers" 2> "$T/nousers.log"
+check "empty auth file refused" has "$T/nousers.log" "no users"
+"$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/missing" 2> "$T/missing.log"
+check "missing auth file refused" has "$T/missing.log" "No such file"
 
 # usage errors
 "$CITYTS" serve 2> "$T/usage.log"
