@@ -233,7 +233,7 @@ n=$(count_points "$T/data" city)
 check "points persisted ($n)" test "$n" -eq 4011
 
 # graceful stop: an upload in flight when SIGTERM arrives still lands
-start drain --data "$T/data"
+start drain --data "$T/data" --fsync always
 for i in $(seq 0 1999); do
   echo "slow,city=milan,sensor=s$i v=$i 1764547200000000000"
 done > "$T/slow.lp"
@@ -355,7 +355,11 @@ check "empty auth file refused" has "$T/nousers.log" "no users"
 "$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/missing" 2> "$T/missing.log"
 check "missing auth file refused" has "$T/missing.log" "No such file"
 
-# usage errors
+# usage errors and help
+"$CITYTS" help serve > "$T/help.txt"
+check "help serve lists the options" has "$T/help.txt" "--max-inflight-bytes N"
+"$CITYTS" serve --data "$T/data" --fsync sometimes 2> "$T/usage.log"
+check "bad --fsync exits 2" test $? -eq 2
 "$CITYTS" serve 2> "$T/usage.log"
 check "no --data exits 2" test $? -eq 2
 "$CITYTS" serve --data "$T/data" --max-connections 0 2> "$T/usage.log"
