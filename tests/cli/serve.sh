@@ -113,6 +113,12 @@ req wgz -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary @"
 check "gzip write 204" test "$(code wgz)" = 204
 req wbadgz -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary 'not gzip at all'
 check "bad gzip 400" test "$(code wbadgz)" = 400
+{ printf 'air,city=warsaw,sensor=w2 pm25=3 1764547200000000000\n' | gzip -c
+  printf 'air,city=warsaw,sensor=w3 pm25=3 1764547200000000000\n' | gzip -c; } > "$T/two.gz"
+req wgz2 -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary @"$T/two.gz"
+check "two gzip members 204" test "$(code wgz2)" = 204
+req wdefl -XPOST -H "Content-Encoding: br" "$URL/write?db=city" --data-binary 'x'
+check "unknown Content-Encoding 415" test "$(code wdefl)" = 415
 head -c 20 "$T/gz.lp.gz" > "$T/cut.gz"
 req wcutgz -XPOST -H "Content-Encoding: gzip" "$URL/write?db=city" --data-binary @"$T/cut.gz"
 check "truncated gzip 400" test "$(code wcutgz)" = 400
@@ -230,7 +236,7 @@ stop "$PID"
 check "SIGTERM exit 0" test "$STATUS" -eq 0
 check "stop logged" has "$T/main.log" "every database flushed"
 n=$(count_points "$T/data" city)
-check "points persisted ($n)" test "$n" -eq 4011
+check "points persisted ($n)" test "$n" -eq 4013
 
 # graceful stop: an upload in flight when SIGTERM arrives still lands
 start drain --data "$T/data" --fsync always
@@ -246,7 +252,7 @@ wait "$CURL"
 check "in-flight write answered 204 during stop" test "$(cat "$T/slow.code")" = 204
 check "drain exit 0" test "$STATUS" -eq 0
 n=$(count_points "$T/data" city)
-check "in-flight points persisted ($n)" test "$n" -eq 6011
+check "in-flight points persisted ($n)" test "$n" -eq 6013
 
 # throttling, timeouts and the Unix socket on a second server
 start lim --data "$T/data" --max-body-bytes 1000000 --max-inflight-bytes 1000 --read-timeout 1 \
@@ -354,6 +360,18 @@ printf '# nobody\n' > "$T/nousers"
 check "empty auth file refused" has "$T/nousers.log" "no users"
 "$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --auth "$T/missing" 2> "$T/missing.log"
 check "missing auth file refused" has "$T/missing.log" "No such file"
+
+# IPv6 loopback
+"$CITYTS" serve --data "$T/data" --listen '[::1]:0' 2> "$T/v6.log" &
+V6=$!
+PIDS+=("$V6")
+for _ in $(seq 100); do grep -q "listening on" "$T/v6.log" && break; sleep 0.05; done
+V6URL=$(grep -o 'http://\[::1\]:[0-9]*' "$T/v6.log" | head -1)
+if [ -n "$V6URL" ]; then
+  req v6 -g "$V6URL/ping"
+  check "IPv6 ping" test "$(code v6)" = 204
+fi
+stop "$V6"
 
 # usage errors and help
 "$CITYTS" help serve > "$T/help.txt"
