@@ -32,6 +32,7 @@ count_points() { # count_points DATA DB: sealed + unsealed points per inspect
 
 start() { # start NAME ARGS...: sets PID and URL
   local name=$1; shift
+  : > "$T/$name.log"
   "$CITYTS" serve --listen 127.0.0.1:0 "$@" 2> "$T/$name.log" &
   PID=$!
   PIDS+=("$PID")
@@ -362,6 +363,7 @@ check "empty auth file refused" has "$T/nousers.log" "no users"
 check "missing auth file refused" has "$T/missing.log" "No such file"
 
 # IPv6 loopback
+: > "$T/v6.log"
 "$CITYTS" serve --data "$T/data" --listen '[::1]:0' 2> "$T/v6.log" &
 V6=$!
 PIDS+=("$V6")
