@@ -101,6 +101,7 @@ static void qm_stddev(const qm_pt *p, size_t n, qm_pt *out)
 {
     if (n < 2) {
         out->nil = true;
+        out->v.any = true; /* marks it undetermined unless QF_M_STDDEV1 (qm_windows) */
         return;
     }
     double mean = 0, var = 0, maxabs = 0;
@@ -242,6 +243,8 @@ static void qm_windows(const qm_ctx *c, const qm_colspec *cs, qm_pts *pts, qm_pt
             j++;
         qm_pt a;
         if (qm_aggregate(&pts->p[i], j - i, cs, (c->q->feats & QF_M_INTWRAP) != 0, &a)) {
+            if (a.nil && a.v.any && (c->q->feats & QF_M_STDDEV1))
+                a.v.any = false;
             bool own_time = c->selector_mode && !c->q->group_time;
             if (!own_time || a.t == INT64_MIN) {
                 a.t = w == QM_MINTIME ? 0 : w;
@@ -308,7 +311,7 @@ static qm_pt qm_fill_point(const qm_ctx *c, const qm_colspec *cs, cts_qtype type
                 /* InfluxDB computes in float64 and truncates: allow for an
                  * exact integer computation (off by one, or by the float's
                  * rounding for huge values) */
-                p.v.tol = 1.0 + 4e-16 * (fabs((double)nv) + fabs((double)prev->v.v.v.i));
+                p.v.tol = 1.0 + 1e-15 * (fabs((double)nv) + fabs((double)prev->v.v.v.i));
             } else {
                 double nv = next->nil ? 0 : next->v.v.v.f;
                 p.v.v =
@@ -434,6 +437,7 @@ static bool qm_xf_difference(const qm_colspec *cs, qm_xstate *x, const qm_pt *p,
     if (p->v.v.type == CTS_Q_INT) {
         int64_t d = qm_wsub(p->v.v.v.i, x->prev.v.v.v.i);
         o->v.v = (cts_qval){.type = CTS_Q_INT, .v.i = d};
+        o->v.tol = p->v.tol + x->prev.v.tol; /* inputs from fill(linear) */
         neg = d < 0;
     } else {
         double d = p->v.v.v.f - x->prev.v.v.v.f;
@@ -495,7 +499,7 @@ static bool qm_xf_cumulative(qm_xstate *x, const qm_pt *p, qm_pt *o)
     x->abs_seen += fabs(qm_num(&p->v.v));
     x->tol_seen += p->v.tol;
     o->v.v = x->acc;
-    o->v.tol = p->v.v.type == CTS_Q_INT ? 0 : QM_REL * x->abs_seen + x->tol_seen;
+    o->v.tol = p->v.v.type == CTS_Q_INT ? x->tol_seen : QM_REL * x->abs_seen + x->tol_seen;
     return true;
 }
 
@@ -559,8 +563,10 @@ static void qm_column_stream(qm_ctx *c, const qm_colspec *cs, cts_qtype type, ui
 {
     const qm_query *q = c->q;
     qm_pts pts = {0}, win = {0};
+    bool poison = false;
     int64_t start = c->start, end = c->end;
-    bool extend = cs->kind == QC_XF && cs->fn != QFN_NONE && cs->xf != QXF_CUMULATIVE_SUM;
+    bool extend = cs->kind == QC_XF && cs->fn != QFN_NONE && cs->xf != QXF_CUMULATIVE_SUM &&
+                  (q->feats & QF_M_EXTEND);
     if (extend && !q->desc)
         start -= q->interval;
     else if (extend)
@@ -568,6 +574,8 @@ static void qm_column_stream(qm_ctx *c, const qm_colspec *cs, cts_qtype type, ui
     qm_gather(c, g, cs->field, start, end, &pts);
     if (cs->fn != QFN_NONE) {
         qm_windows(c, cs, &pts, &win);
+        for (size_t i = 0; i < win.n; i++) /* a lone point's stddev, unless QF_M_STDDEV1 */
+            poison |= win.p[i].nil && win.p[i].v.any;
         if (q->desc)
             qm_reverse(&win);
         if (q->group_time && q->fill != QFILL_NONE) {
@@ -599,6 +607,9 @@ static void qm_column_stream(qm_ctx *c, const qm_colspec *cs, cts_qtype type, ui
     }
     if (q->feats & QF_M_LIMIT_CALL)
         qm_limit_stream(q, out);
+    out->any_all = poison;
+    for (size_t i = 0; poison && i < out->n; i++)
+        out->p[i].v.any = true;
     cts_free(pts.p);
     cts_free(win.p);
 }
@@ -690,6 +701,8 @@ static void qm_join(qm_ctx *c, qm_pts *streams, qm_rseries *out, int sel_col)
                     (c->q->fill == QFILL_PREVIOUS || c->q->fill == QFILL_NUMBER))
                     row->val[k].any = true;
                 if (!(c->q->feats & QF_M_EMPTY) && streams[k].n == 0)
+                    row->val[k].any = true;
+                if (streams[k].any_all)
                     row->val[k].any = true;
                 if (c->q->fill == QFILL_NUMBER && c->ctype[k] != CTS_Q_INT &&
                     c->ctype[k] != CTS_Q_FLOAT)

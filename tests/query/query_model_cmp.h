@@ -365,7 +365,11 @@ static bool qm_val_matches(const qm_v *e, const cts_qval *g)
         return fabs(a - b) <= QM_REL * fmax(fabs(a), fabs(b)) + e->tol;
     }
     case CTS_Q_INT:
-        return e->tol > 0 ? fabs((double)e->v.v.i - (double)g->v.i) <= e->tol : e->v.v.i == g->v.i;
+        if (e->tol > 0) { /* the exact difference: converting to double would round it */
+            __int128 diff = (__int128)e->v.v.i - (__int128)g->v.i;
+            return (double)(diff < 0 ? -diff : diff) <= e->tol;
+        }
+        return e->v.v.i == g->v.i;
     default:
         return qm_cmp_qval(&e->v, g) == 0;
     }

@@ -45,6 +45,7 @@ typedef struct qm_pt {
 typedef struct qm_pts {
     qm_pt *p;
     size_t n, cap;
+    bool any_all; /* every value of the stream is undetermined (see QF_M_STDDEV1) */
 } qm_pts;
 
 typedef struct qm_row {

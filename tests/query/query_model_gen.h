@@ -469,7 +469,7 @@ static void qm_gen_query(cts_rng *r, uint64_t feats, const qm_data *d, qm_query 
     case QK_XF_AGG:
         q->ncols = 1 + (uint32_t)cts_rng_below(r, 3);
         for (uint32_t i = 0; i < q->ncols; i++) {
-            if (i > 0 && cts_rng_below(r, 3) == 0)
+            if ((feats & QF_XFMIX) && i > 0 && cts_rng_below(r, 3) == 0)
                 qm_gen_agg_col(r, feats & ~QF_STRFN, m, &q->col[i]);
             else
                 qm_gen_xf_col(r, feats, m, &q->col[i], true);

@@ -69,7 +69,10 @@ enum {
     (1ull << 38)                /* integer means, medians, derivatives wrap as in Go (else exact) */
 #define QF_NOW (1ull << 39)     /* time >= now() - 3d4h... */
 #define QF_NOUPPER (1ull << 40) /* GROUP BY time without an upper bound (now()) */
-#define QF_ALL ((1ull << 41) - 1)
+#define QF_M_EXTEND (1ull << 41)  /* transformations of aggregates read one interval early */
+#define QF_M_STDDEV1 (1ull << 42) /* stddev of one point is a null point (not NaN) */
+#define QF_XFMIX (1ull << 43)     /* derivative(mean(x)) next to plain aggregates */
+#define QF_ALL ((1ull << 44) - 1)
 
 static const struct {
     const char *name;
@@ -114,6 +117,9 @@ static const struct {
     {"m_empty", QF_M_EMPTY},
     {"now", QF_NOW},
     {"noupper", QF_NOUPPER},
+    {"m_extend", QF_M_EXTEND},
+    {"m_stddev1", QF_M_STDDEV1},
+    {"xfmix", QF_XFMIX},
     {"m_intwrap", QF_M_INTWRAP},
 };
 
