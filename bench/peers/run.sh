@@ -11,7 +11,7 @@
 # data to disk (cityts: SIGTERM flushes, then restart; InfluxDB: a cache
 # snapshot once writes go cold, which this config makes 5 s, and a full
 # compaction after 10 s, waited for; VictoriaMetrics: /internal/force_flush
-# and /internal/force_merge); bytes on disk per value (du of its directory);
+# and /internal/force_merge, whose background merge is waited for); bytes on disk per value (du of its directory);
 # then each query of the suite RUNS times after one warm-up (median and p99);
 # InfluxQL for cityts and InfluxDB, MetricsQL equivalents for
 # VictoriaMetrics (queries.py says which and how they differ).
@@ -63,7 +63,8 @@ if ! command -v influxd > /dev/null || ! command -v victoria-metrics > /dev/null
       $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y influxdb victoria-metrics > /dev/null; }
 fi
 INFLUX_VERSION=$(influxd version 2> /dev/null | head -1)
-VM_VERSION=$(victoria-metrics -version 2> /dev/null | head -1)
+VM_VERSION=$(victoria-metrics -version 2>&1 | head -1)
+[ -n "$VM_VERSION" ] || VM_VERSION="VictoriaMetrics $(dpkg-query -W -f='${Version}' victoria-metrics 2> /dev/null)"
 
 # ---- work directory and the processes we start ---------------------------
 W=$(mktemp -d "${TMPDIR:-/tmp}/cityts-peers-XXXXXX")
@@ -201,12 +202,17 @@ EOF
   log "influxdb: waiting for the cache snapshot and full compaction (WAL empty, TSM files stable)"
   local t0 t1 last= now
   t0=$(date +%s.%N)
+  # done when the WAL is empty, no compaction output (*.tmp) is being
+  # written and the TSM files (names and sizes) have not changed for 20 s
   for i in $(seq 600); do # 300 s at most
     sleep 0.5
-    now=$(find "$W/influx/data" -name '*.tsm' -printf '%f %s\n' | sort | md5sum)
+    [ $((i % 40)) -eq 0 ] || continue
+    now=$(find "$W/influx/data" -name '*.tsm*' -printf '%f %s\n' | sort | md5sum)
     if [ -z "$(find "$W/influx/wal" -name '*.wal' -size +0 -print -quit)" ] &&
-      [ "$now" = "$last" ] && [ $((i % 20)) -eq 0 ]; then break; fi
-    [ $((i % 20)) -eq 0 ] && last=$now
+      [ -z "$(find "$W/influx/data" -name '*.tmp' -print -quit)" ] && [ "$now" = "$last" ]; then
+      break
+    fi
+    last=$now
   done
   t1=$(date +%s.%N)
   record "{\"engine\":\"influxdb\",\"what\":\"disk\",\"bytes\":$(du_bytes "$W/influx"),\"alloc\":$(du_alloc "$W/influx"),\"tsm_bytes\":$(du_bytes "$W/influx/data"),\"flush_s\":$(elapsed "$t0" "$t1")}"
@@ -232,7 +238,20 @@ bench_vm() {
   t0=$(date +%s.%N)
   curl -sf --max-time 300 "http://127.0.0.1:$port/internal/force_flush" > /dev/null
   curl -sf --max-time 600 "http://127.0.0.1:$port/internal/force_merge" > /dev/null || true
-  sleep 2
+  # the merge runs in the background: wait (bounded) until none is active
+  # and the directory's size has held still for 5 s
+  local i last= now
+  for i in $(seq 300); do
+    sleep 1
+    # active forced and background merges (absent metrics count as none)
+    now=$(curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" |
+      awk '/^vm_active_(force_)?merges/ { n += $2 } END { print n + 0 }')
+    [ "$now" = 0 ] || continue
+    now=$(du_alloc "$W/vm")
+    [ $((i % 5)) -eq 0 ] || continue
+    [ "$now" = "$last" ] && break
+    last=$now
+  done
   t1=$(date +%s.%N)
   record "{\"engine\":\"victoriametrics\",\"what\":\"disk\",\"bytes\":$(du_bytes "$W/vm"),\"alloc\":$(du_alloc "$W/vm"),\"flush_s\":$(elapsed "$t0" "$t1")}"
   run_queries victoriametrics "$port" metricsql
