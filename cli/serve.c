@@ -489,6 +489,11 @@ static int run(serve_state *st, int *fds, const char descs[][300], size_t nfd)
         rc = CLI_EXIT_FAIL;
     for (size_t i = 0; i < nd; i++)
         MHD_stop_daemon(d[i]);
+    /* streaming queries end at their next write (the pipes are closed) or
+     * at their timeout; the databases must outlive them */
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    while (atomic_load(&st->producers) > 0)
+        nanosleep(&tick, NULL);
     int crc = cts_dbset_close(st->dbs);
     st->dbs = NULL;
     if (crc) {

@@ -181,6 +181,7 @@ typedef struct serve_state {
     atomic_int active_requests;
     atomic_uint_fast64_t request_seq;
     atomic_bool stopping;
+    atomic_int producers; /* threads streaming chunked /query results */
     int64_t start_ns;
     serve_pool pool;
 } serve_state;
@@ -232,6 +233,9 @@ enum MHD_Result serve_respond(serve_req *r, struct MHD_Connection *c, unsigned s
 /* Like serve_respond, taking ownership of a cts_malloc'd body. */
 enum MHD_Result serve_respond_owned(serve_req *r, struct MHD_Connection *c, unsigned status,
                                     const char *content_type, char *body, size_t len);
+/* Stream the response from the read end of a pipe (closed when done). */
+enum MHD_Result serve_respond_pipe(serve_req *r, struct MHD_Connection *c, unsigned status,
+                                   const char *content_type, int fd);
 /* {"error":"<msg>"} with X-Influxdb-Error (or WWW-Authenticate for 401). */
 enum MHD_Result serve_error(serve_req *r, struct MHD_Connection *c, unsigned status,
                             const char *msg);

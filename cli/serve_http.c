@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DISCARD_MAX_FACTOR 4 /* thrown-away bytes tolerated, in units of the body limit */
 #define ERROR_HEADER_MAX 1024
@@ -157,6 +158,18 @@ enum MHD_Result serve_respond_owned(serve_req *r, struct MHD_Connection *c, unsi
         MHD_create_response_from_buffer_with_free_callback(len, body, cts_free);
     if (!resp) {
         cts_free(body);
+        return MHD_NO;
+    }
+    add_common_headers(r, c, resp, content_type);
+    return queue(r, c, status, resp);
+}
+
+enum MHD_Result serve_respond_pipe(serve_req *r, struct MHD_Connection *c, unsigned status,
+                                   const char *content_type, int fd)
+{
+    struct MHD_Response *resp = MHD_create_response_from_pipe(fd);
+    if (!resp) {
+        close(fd);
         return MHD_NO;
     }
     add_common_headers(r, c, resp, content_type);

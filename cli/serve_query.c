@@ -8,13 +8,16 @@
  * Go's Request.FormValue has it. `q` (required: 400 `missing required
  * parameter "q"`), `db`, `epoch` (ns, u, ms, s, m, h; anything else means
  * nanoseconds, as in InfluxDB), `pretty=true`, `chunked=true` (one JSON
- * object per statement), `chunk_size` (accepted; chunks are per
- * statement), `rp` (accepted, ignored: one retention policy).
+ * object per statement, streamed as it is produced), `chunk_size`
+ * (accepted; chunks are per statement), `rp` (accepted, ignored: one
+ * retention policy).
  * `Accept: application/csv` or `text/csv` gives CSV.
  *
  * Limits: the query text (--max-query-bytes: 413), the response
- * (--max-result-bytes: the response is replaced by an error naming the
- * limit), the query time (--query-timeout, passed to the executor).
+ * (--max-result-bytes, for a response built in memory: it is replaced by
+ * an error naming the limit; a chunked response streams and has no size
+ * limit, as in InfluxDB), the query time (--query-timeout, passed to the
+ * executor).
  *
  * Privileges: a GET runs read-only (CREATE, DROP, DELETE refused by the
  * executor, as InfluxDB refuses them on GET); with --auth, a user without
@@ -25,8 +28,11 @@
  */
 #include "serve.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { QF_DB, QF_EPOCH, QF_PRETTY, QF_CHUNKED, QF_CHUNK_SIZE, QF_RP, QF_COUNT };
 static const char *const small_keys[QF_COUNT] = {"db",      "epoch",      "pretty",
@@ -161,7 +167,8 @@ typedef struct qparams {
  * its own, so a client can read statement by statement. */
 typedef struct chunker {
     cts_qenc_opts eo;
-    outbuf *out;
+    cts_qwrite_fn write;
+    void *wctx;
     cts_qenc *enc;
     const cts_qsink *inner;
 } chunker;
@@ -170,7 +177,7 @@ static int ch_statement_begin(void *ctx, uint32_t id)
 {
     chunker *k = ctx;
     if (!k->enc) {
-        int rc = cts_qenc_create(&k->eo, out_write, k->out, &k->enc);
+        int rc = cts_qenc_create(&k->eo, k->write, k->wctx, &k->enc);
         if (rc)
             return rc;
         k->inner = cts_qenc_sink(k->enc);
@@ -207,34 +214,28 @@ static int ch_statement_end(void *ctx, uint32_t id, const char *error)
     return rc;
 }
 
-static int run_query(serve_req *r, const char *text, size_t len, const qparams *p,
+static int run_query(serve_state *st, const char *text, size_t len, const qparams *p,
                      const cts_qsink *sink, char *err, size_t errcap)
 {
     cts_query_opts o;
     cts_query_opts_init(&o);
     o.db = p->db && *p->db ? p->db : NULL;
     o.read_only = p->read_only;
-    o.timeout_ms = r->st->cfg.query_timeout_ms;
-    o.max_statement_bytes = r->st->cfg.max_query_bytes;
+    o.timeout_ms = st->cfg.query_timeout_ms;
+    o.max_statement_bytes = st->cfg.max_query_bytes;
     cts_query_error qe;
     memset(&qe, 0, sizeof qe);
-    int rc = cts_query_run(r->st->dbs, text, len, &o, sink, &qe);
+    int rc = cts_query_run(st->dbs, text, len, &o, sink, &qe);
     if (rc && qe.msg[0])
         snprintf(err, errcap, "%s", qe.msg);
     return rc;
 }
 
-/* Parse (400 on error), then run into `out`. */
-static int execute(serve_req *r, const char *text, size_t len, const qparams *p, outbuf *out,
-                   char *err, size_t errcap)
+/* Run text (already parsed once) into the writer. */
+static int execute(serve_state *st, const char *text, size_t len, const qparams *p,
+                   cts_qwrite_fn write, void *wctx, char *err, size_t errcap)
 {
-    cts_query_error qe;
-    memset(&qe, 0, sizeof qe);
-    if (cts_query_check(text, len, &qe) == CTS_EPARSE) {
-        snprintf(err, errcap, "%s", qe.msg);
-        return CTS_EPARSE;
-    }
-    chunker k = {.out = out};
+    chunker k = {.write = write, .wctx = wctx};
     cts_qenc_opts_init(&k.eo);
     k.eo.format = p->csv ? CTS_QFMT_CSV : CTS_QFMT_JSON;
     k.eo.epoch = p->epoch;
@@ -242,17 +243,103 @@ static int execute(serve_req *r, const char *text, size_t len, const qparams *p,
     if (p->chunked && !p->csv) {
         cts_qsink sink = {&k,     ch_statement_begin, ch_series_begin,
                           ch_row, ch_series_end,      ch_statement_end};
-        int rc = run_query(r, text, len, p, &sink, err, errcap);
+        int rc = run_query(st, text, len, p, &sink, err, errcap);
         cts_qenc_destroy(k.enc); /* left open by an aborted statement */
         return rc;
     }
-    int rc = cts_qenc_create(&k.eo, out_write, out, &k.enc);
+    int rc = cts_qenc_create(&k.eo, write, wctx, &k.enc);
     if (rc == 0)
-        rc = run_query(r, text, len, p, cts_qenc_sink(k.enc), err, errcap);
+        rc = run_query(st, text, len, p, cts_qenc_sink(k.enc), err, errcap);
     if (rc == 0)
         rc = cts_qenc_finish(k.enc);
     cts_qenc_destroy(k.enc);
     return rc;
+}
+
+/* ---- chunked=true: streamed through a pipe by a thread of its own ----
+ *
+ * The connection thread parses the text (400 if it does not parse), then
+ * starts a producer thread that runs the query into the write end of a
+ * pipe and answers 200 with the read end; libmicrohttpd streams it out as
+ * it comes, so memory stays at the pipe's size whatever the result's.
+ * A client that goes away closes the read end: the producer's next write
+ * fails (EPIPE; SIGPIPE is ignored) and the query stops. The producer
+ * owns copies of everything it needs, since the request may end first;
+ * st->producers counts the live ones, and the server waits for them
+ * before closing the databases. */
+typedef struct producer {
+    serve_state *st;
+    qparams p;
+    char db[SMALL_MAX];
+    char *text;
+    size_t len;
+    int fd;
+} producer;
+
+static int fd_write(void *ctx, const void *buf, size_t len)
+{
+    producer *pr = ctx;
+    const char *b = buf;
+    while (len > 0) {
+        ssize_t n = write(pr->fd, b, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return CTS_EIO;
+        b += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void *producer_main(void *arg)
+{
+    producer *pr = arg;
+    char err[640];
+    int64_t t0 = serve_now_ns();
+    int rc = execute(pr->st, pr->text, pr->len, &pr->p, fd_write, pr, err, sizeof err);
+    serve_metrics_query(&pr->st->metrics, (uint64_t)(serve_now_ns() - t0), rc != 0);
+    close(pr->fd);
+    atomic_fetch_sub(&pr->st->producers, 1);
+    cts_free(pr->text);
+    cts_free(pr);
+    return NULL;
+}
+
+static enum MHD_Result stream_answer(serve_req *r, struct MHD_Connection *c, const char *text,
+                                     size_t len, const qparams *p)
+{
+    int fds[2] = {-1, -1};
+    producer *pr = cts_calloc(1, sizeof *pr);
+    pthread_t tid;
+    if (!pr || !(pr->text = cts_malloc(len + 1)) || pipe2(fds, O_CLOEXEC) != 0)
+        goto fail;
+    memcpy(pr->text, text, len);
+    pr->text[len] = '\0';
+    pr->len = len;
+    pr->st = r->st;
+    pr->p = *p;
+    if (p->db) {
+        snprintf(pr->db, sizeof pr->db, "%s", p->db);
+        pr->p.db = pr->db;
+    }
+    pr->fd = fds[1];
+    atomic_fetch_add(&r->st->producers, 1);
+    if (pthread_create(&tid, NULL, producer_main, pr) != 0) {
+        atomic_fetch_sub(&r->st->producers, 1);
+        goto fail;
+    }
+    pthread_detach(tid);
+    return serve_respond_pipe(r, c, MHD_HTTP_OK, "application/json", fds[0]);
+fail:
+    if (fds[0] >= 0) {
+        close(fds[0]);
+        close(fds[1]);
+    }
+    if (pr)
+        cts_free(pr->text);
+    cts_free(pr);
+    return serve_error(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, "request throttled, out of memory");
 }
 
 /* ---- the request ---- */
@@ -336,15 +423,19 @@ static enum MHD_Result query_answer(serve_req *r, struct MHD_Connection *c, cons
     set_params(r, c, method, &p);
     if (r->st->auth_enabled && !(r->user->priv & SERVE_PRIV_READ))
         return forbidden(r, c, text, len, p.db);
+    cts_query_error qe;
+    memset(&qe, 0, sizeof qe);
+    if (cts_query_check(text, len, &qe) == CTS_EPARSE) {
+        serve_metrics_query(&r->st->metrics, 0, true);
+        return serve_error(r, c, MHD_HTTP_BAD_REQUEST, qe.msg);
+    }
+    if (p.chunked && !p.csv)
+        return stream_answer(r, c, text, len, &p);
     outbuf out = {.max = r->st->cfg.max_result_bytes};
     int64_t t0 = serve_now_ns();
     msg[0] = '\0';
-    int rc = execute(r, text, len, &p, &out, msg, sizeof msg);
+    int rc = execute(r->st, text, len, &p, out_write, &out, msg, sizeof msg);
     serve_metrics_query(&r->st->metrics, (uint64_t)(serve_now_ns() - t0), rc != 0);
-    if (rc == CTS_EPARSE) {
-        cts_free(out.p);
-        return serve_error(r, c, MHD_HTTP_BAD_REQUEST, msg);
-    }
     if (out.overflow || rc != 0) {
         cts_free(out.p);
         if (out.overflow)

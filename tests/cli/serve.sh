@@ -263,6 +263,16 @@ check "query text limit 413" test "$(code qlong)" = 413
 req qbig -G "$URL/query" --data-urlencode "q=SELECT * FROM slow" --data-urlencode db=city
 check "result limit: 200 with an error" test "$(code qbig)" = 200
 check "result limit named" has "$T/qbig.b" "max-result-bytes"
+req qstream -G "$URL/query" --data-urlencode "q=SELECT * FROM slow" --data-urlencode db=city \
+  --data-urlencode chunked=true
+check "chunked streams past the result limit" test "$(code qstream)" = 200
+check "chunked streams every row" test "$(grep -o '\],\[' "$T/qstream.b" | wc -l)" -eq 1999
+# a client that leaves mid-stream stops its query; the server carries on
+QS=$(for _ in $(seq 40); do printf 'SELECT * FROM slow;'; done)
+curl -s -o /dev/null --limit-rate 20K --max-time 1 -G "$URL/query" --data-urlencode "q=$QS" \
+  --data-urlencode db=city --data-urlencode chunked=true
+req afterleave "$URL/ping"
+check "server fine after a client left mid-stream" test "$(code afterleave)" = 204
 head -c 5000 /dev/zero | tr '\0' '#' > "$T/5k"
 req thr -XPOST "$URL/write?db=city" --data-binary @"$T/5k"
 check "in-flight budget 503" test "$(code thr)" = 503
