@@ -364,6 +364,8 @@ static void qm_gen_xf_col(cts_rng *r, uint64_t feats, const qm_meas *m, qm_colsp
     if (over_agg) {
         for (;;) {
             c->fn = qm_pick_fn(r, feats, m->ftype[c->field]);
+            if (c->fn == QFN_STDDEV && !(feats & QF_M_STDDEV1))
+                continue; /* a lone point's NaN would change which rows exist */
             if (c->fn != QFN_FIRST && c->fn != QFN_LAST && c->fn != QFN_COUNT)
                 break;
             if (qm_numeric(m->ftype[c->field]) || c->fn == QFN_COUNT)
