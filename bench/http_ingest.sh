@@ -49,7 +49,12 @@ start_server() {
   rm -rf "$W/srv"
   "$CITYTS" serve --data "$W/srv" --listen 127.0.0.1:0 --max-connections 64 2> "$W/serve.log" &
   SERVER=$!
-  for _ in $(seq 100); do grep -q "listening on" "$W/serve.log" && break; sleep 0.05; done
+  for _ in $(seq 600); do
+    grep -q "listening on" "$W/serve.log" && break
+    kill -0 "$SERVER" 2> /dev/null || break
+    sleep 0.05
+  done
+  grep -q "listening on" "$W/serve.log" || { cat "$W/serve.log"; echo "server did not start"; exit 1; }
   URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/serve.log" | head -1)
   curl -sf -XPOST "$URL/query" --data-urlencode 'q=CREATE DATABASE city' > /dev/null
 }

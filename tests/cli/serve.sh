@@ -36,8 +36,9 @@ start() { # start NAME ARGS...: sets PID and URL
   "$CITYTS" serve --listen 127.0.0.1:0 "$@" 2> "$T/$name.log" &
   PID=$!
   PIDS+=("$PID")
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do # up to 30 s on a loaded machine
     grep -q "listening on http" "$T/$name.log" && break
+    kill -0 "$PID" 2> /dev/null || break
     sleep 0.05
   done
   URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/$name.log" | head -1)
@@ -377,7 +378,11 @@ check "missing auth file refused" has "$T/missing.log" "No such file"
 "$CITYTS" serve --data "$T/data" --listen '[::1]:0' 2> "$T/v6.log" &
 V6=$!
 PIDS+=("$V6")
-for _ in $(seq 100); do grep -q "listening on" "$T/v6.log" && break; sleep 0.05; done
+for _ in $(seq 600); do
+  grep -q "listening on" "$T/v6.log" && break
+  kill -0 "$V6" 2> /dev/null || break
+  sleep 0.05
+done
 V6URL=$(grep -o 'http://\[::1\]:[0-9]*' "$T/v6.log" | head -1)
 if [ -n "$V6URL" ]; then
   req v6 -g "$V6URL/ping"

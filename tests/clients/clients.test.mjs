@@ -36,7 +36,7 @@ before(async () => {
   server.on('exit', (code) => { exitCode = code; });
   port = await new Promise((resolve, reject) => {
     let log = '';
-    const timer = setTimeout(() => reject(new Error(`no listen line: ${log}`)), 10000);
+    const timer = setTimeout(() => reject(new Error(`no listen line: ${log}`)), 30000);
     server.stderr.on('data', (d) => {
       log += d;
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
