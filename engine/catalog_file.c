@@ -457,14 +457,14 @@ static int header_check(cts_catalog *cat, window *w)
     if (w->size < HDR_BYTES)
         return cat_error(cat, CTS_ECORRUPT,
                          "catalog file %s: %" PRIu64 " bytes, shorter than "
-                         "its %u-byte header",
-                         cat->path, w->size, HDR_BYTES);
+                         "its %u-byte header (ends at offset %" PRIu64 ")",
+                         cat->path, w->size, HDR_BYTES, w->size);
     int rc = window_get(cat, w, 0, HDR_BYTES, &h);
     if (rc)
         return rc;
     if (memcmp(h, magic, sizeof magic) != 0)
-        return cat_error(cat, CTS_ECORRUPT, "catalog file %s: not a catalog (bad magic)",
-                         cat->path);
+        return cat_error(cat, CTS_ECORRUPT,
+                         "catalog file %s: not a catalog (bad magic at offset 0)", cat->path);
     if (get_u32(h + 12) != cts_crc32c(h, 12))
         return cat_error(cat, CTS_ECORRUPT,
                          "catalog file %s: header checksum mismatch at "
@@ -472,7 +472,8 @@ static int header_check(cts_catalog *cat, window *w)
                          cat->path);
     if (get_u32(h + 8) != FORMAT_VERSION)
         return cat_error(cat, CTS_EVERSION,
-                         "catalog file %s: format version %" PRIu32 ", this build reads %u",
+                         "catalog file %s: format version %" PRIu32
+                         " at offset 8, this build reads %u",
                          cat->path, get_u32(h + 8), FORMAT_VERSION);
     return CTS_OK;
 }

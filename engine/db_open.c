@@ -254,8 +254,10 @@ static int replay_record(void *ctx, uint64_t seq, const void *payload, size_t le
     }
     cts_free(e);
     if (rc == CTS_ECORRUPT && !db->errmsg[0])
-        db_fail(db, rc, "WAL record %llu: payload does not match the catalog",
-                (unsigned long long)seq);
+        db_fail(db, rc,
+                "WAL record %llu (%s/wal): payload does not match the catalog %s/catalog "
+                "(a definition it uses is missing or different: damaged catalog or WAL)",
+                (unsigned long long)seq, db->dir, db->dir);
     return rc;
 }
 
@@ -313,6 +315,32 @@ static int open_parts(cts_db *db)
     return load_partitions(db);
 }
 
+/* After replay, every sealed block must belong to a series and a field of
+ * its type that the catalog defines (definitions the catalog file had not
+ * synced came back from the WAL). A block that does not would be invisible
+ * to every query: a catalog that lost records (cut short, or an older
+ * copy) is refused rather than hiding data. */
+static int check_columns(cts_db *db)
+{
+    uint32_t nseries = cts_catalog_series_count(db->cat);
+    for (size_t i = 0; i < db->col_slots; i++) {
+        const column *c = db->cols[i];
+        cts_type t = 0;
+        if (!c || c->nblocks == 0)
+            continue;
+        if (c->series_id < nseries &&
+            cts_catalog_field_get(db->cat, c->field_id, NULL, NULL, &t) == 0 && t == c->type)
+            continue;
+        const colblock *b = &c->blocks[0];
+        return db_fail(db, CTS_ECORRUPT,
+                       "%s/index: block at segment offset %llu (series %u, field %u, type %d) "
+                       "is not defined by the catalog %s/catalog (%u series): damaged catalog",
+                       b->p->dir, (unsigned long long)b->ref.offset, c->series_id, c->field_id,
+                       (int)c->type, db->dir, nseries);
+    }
+    return 0;
+}
+
 int cts_db_open(const char *dir, const cts_db_opts *opts, cts_db **out)
 {
     cts_db_opts defaults;
@@ -340,7 +368,7 @@ int cts_db_open(const char *dir, const cts_db_opts *opts, cts_db **out)
     db->vfs = opts->vfs ? opts->vfs : cts_vfs_posix();
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_rwlock_init(&db->lock, NULL);
-    if ((rc = open_parts(db)) || (rc = open_wal(db)))
+    if ((rc = open_parts(db)) || (rc = open_wal(db)) || (rc = check_columns(db)))
         goto fail;
     *out = db;
     return 0;

@@ -89,10 +89,11 @@ static int decode_entry(pl_reader *r, const pl_entry *e, types *ty)
         cts_value v;
         rc = pl_get_value(r, &fid, type_of, ty, &t, &v);
     }
-    uint32_t prev = 0, id;
+    uint32_t prev = 0, id, last = 0;
     for (size_t k = 0; e->kind == PL_DELETE && k < e->n_ids && rc == 0; k++) {
         rc = pl_get_delete_id(r, &prev, &id);
-        FZ_CHECK(rc != 0 || k == 0 || id > 0);
+        FZ_CHECK(rc != 0 || id >= last); /* ascending (a repeated id is harmless) */
+        last = rc == 0 ? id : last;
     }
     return rc;
 }
