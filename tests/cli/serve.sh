@@ -248,7 +248,12 @@ done > "$T/slow.lp"
 curl -s -o /dev/null -w '%{http_code}' --limit-rate 40K -XPOST "$URL/write?db=city" \
   --data-binary @"$T/slow.lp" > "$T/slow.code" &
 CURL=$!
-sleep 0.7
+# SIGTERM once the upload is in flight (the scrape itself is one request)
+for _ in $(seq 200); do
+  curl -s "$URL/metrics" | grep -qE '^cityts_http_active_requests [2-9]' && break
+  sleep 0.05
+done
+sleep 0.2
 stop "$PID"
 wait "$CURL"
 check "in-flight write answered 204 during stop" test "$(cat "$T/slow.code")" = 204
