@@ -55,7 +55,7 @@ typedef struct serve_cfg {
     const char *unix_path;
     const char *auth_file;
     uint64_t max_body_bytes;     /* one request body, after gunzip */
-    uint64_t max_inflight_bytes; /* all request bodies held at once */
+    uint64_t max_inflight_bytes; /* request bodies and /query responses held at once */
     uint64_t max_result_bytes;   /* one /query response */
     uint32_t max_query_bytes;    /* query text */
     uint32_t query_timeout_ms;   /* 0: none */
@@ -177,7 +177,7 @@ typedef struct serve_state {
     serve_auth auth; /* count 0: authentication disabled */
     bool auth_enabled;
     serve_metrics metrics;
-    atomic_uint_fast64_t inflight_bytes; /* bytes of request bodies held now */
+    atomic_uint_fast64_t inflight_bytes; /* bytes of bodies and responses held now */
     atomic_int active_requests;
     atomic_uint_fast64_t request_seq;
     atomic_bool stopping;
@@ -253,6 +253,10 @@ int serve_json_escape(const char *msg, size_t len, char *dst, size_t cap);
 /* True when a body that has delivered `received` bytes so far is too
  * slow by the rule above. */
 bool serve_body_too_slow(const serve_req *r, uint64_t received);
+
+/* Reserve `more` bytes of the in-flight budget for the request (given
+ * back when it ends); false past --max-inflight-bytes. */
+bool serve_reserve(serve_req *r, size_t more);
 
 /* Take one chunk of the request body: gunzip it if needed, append it
  * within the body and in-flight limits; past a limit, remember the

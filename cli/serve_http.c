@@ -232,8 +232,7 @@ static void body_fail(serve_req *r, unsigned status, serve_werr kind, const char
     snprintf(r->fail_msg, sizeof r->fail_msg, "%s", msg);
 }
 
-/* Reserve `more` bytes of the in-flight budget. */
-static bool reserve(serve_req *r, size_t more)
+bool serve_reserve(serve_req *r, size_t more)
 {
     uint64_t limit = r->st->cfg.max_inflight_bytes;
     uint64_t cur = atomic_load(&r->st->inflight_bytes);
@@ -243,6 +242,11 @@ static bool reserve(serve_req *r, size_t more)
     } while (!atomic_compare_exchange_weak(&r->st->inflight_bytes, &cur, cur + more));
     r->reserved += more;
     return true;
+}
+
+static bool reserve(serve_req *r, size_t more)
+{
+    return serve_reserve(r, more);
 }
 
 /* ---- the pool ---- */

@@ -49,11 +49,13 @@ typedef struct serve_qreq {
     uint64_t body_bytes;
 } serve_qreq;
 
-/* The response, built in memory up to max bytes. */
+/* The response, built in memory up to max bytes, each byte of capacity
+ * reserved in the server's in-flight budget (busy when that runs out). */
 typedef struct outbuf {
+    serve_req *r;
     char *p;
     size_t len, cap, max;
-    bool overflow;
+    bool overflow, busy;
 } outbuf;
 
 static int out_write(void *ctx, const void *buf, size_t len)
@@ -67,6 +69,10 @@ static int out_write(void *ctx, const void *buf, size_t len)
         size_t ncap = o->cap ? o->cap * 2 : 16384;
         while (ncap < o->len + len)
             ncap *= 2;
+        if (!serve_reserve(o->r, ncap - o->cap)) {
+            o->busy = true;
+            return CTS_ELIMIT;
+        }
         char *np = cts_realloc(o->p, ncap);
         if (!np)
             return CTS_ENOMEM;
@@ -431,11 +437,16 @@ static enum MHD_Result query_answer(serve_req *r, struct MHD_Connection *c, cons
     }
     if (p.chunked && !p.csv)
         return stream_answer(r, c, text, len, &p);
-    outbuf out = {.max = r->st->cfg.max_result_bytes};
+    outbuf out = {.r = r, .max = r->st->cfg.max_result_bytes};
     int64_t t0 = serve_now_ns();
     msg[0] = '\0';
     int rc = execute(r->st, text, len, &p, out_write, &out, msg, sizeof msg);
     serve_metrics_query(&r->st->metrics, (uint64_t)(serve_now_ns() - t0), rc != 0);
+    if (out.busy) {
+        cts_free(out.p);
+        return serve_error(r, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "request throttled: responses in flight exceed --max-inflight-bytes");
+    }
     if (out.overflow || rc != 0) {
         cts_free(out.p);
         if (out.overflow)

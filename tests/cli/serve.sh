@@ -269,6 +269,9 @@ check "query text limit 413" test "$(code qlong)" = 413
 req qbig -G "$URL/query" --data-urlencode "q=SELECT * FROM slow" --data-urlencode db=city
 check "result limit: 200 with an error" test "$(code qbig)" = 200
 check "result limit named" has "$T/qbig.b" "max-result-bytes"
+req qbusy -G "$URL/query" --data-urlencode "q=SHOW MEASUREMENTS; SHOW MEASUREMENTS; SHOW MEASUREMENTS; SHOW MEASUREMENTS; SHOW MEASUREMENTS" \
+  --data-urlencode db=city
+check "query response past the in-flight budget: 503" test "$(code qbusy)" = 503
 req qstream -G "$URL/query" --data-urlencode "q=SELECT * FROM slow" --data-urlencode db=city \
   --data-urlencode chunked=true
 check "chunked streams past the result limit" test "$(code qstream)" = 200
