@@ -723,7 +723,7 @@ int cat_series_restore(cts_catalog *cat, uint32_t id, const uint8_t *key, size_t
         return cat_error(cat, CTS_ECORRUPT, "series %" PRIu32 ": malformed series key", id);
     uint64_t h = cat_hash(cat->seed, key, len);
     uint32_t found = cat_series_lookup(cat, key, len, h);
-    if (found == id)
+    if (found == id && id != CAT_NONE) /* CAT_NONE is "absent", never an id */
         return CTS_OK;
     if (id < cat->nseries)
         return cat_error(cat, CTS_ECORRUPT, "series %" PRIu32 ": key differs from the catalog's",
@@ -873,7 +873,7 @@ int cat_field_restore(cts_catalog *cat, uint32_t id, cts_str mname, cts_str name
         return cat_error(cat, CTS_ECORRUPT, "field %" PRIu32 ": bad name or type", id);
     meas *m = cat_meas_lookup(cat, mname.ptr, mname.len);
     uint32_t found = m ? cat_field_lookup(cat, m, name.ptr, name.len) : CAT_NONE;
-    if (found == id && cat->fields[id].type == type)
+    if (found == id && id != CAT_NONE && cat->fields[id].type == type)
         return CTS_OK;
     if (id < cat->nfields) {
         const field *f = &cat->fields[id];

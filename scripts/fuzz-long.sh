@@ -72,7 +72,7 @@ done
 wait
 
 found=0
-printf '%-12s %12s %10s %10s %10s\n' target execs cpu_s corpus artifacts
+printf '%-12s %12s %10s %10s %10s\n' target execs wall_s corpus artifacts
 for n in "${names[@]}"; do
     dir="$work/$n"
     execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log" | grep -o '[0-9]*$' || echo '?')"

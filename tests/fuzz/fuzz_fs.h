@@ -72,14 +72,28 @@ static inline void fz_rm_tree(const char *path)
     rmdir(path);
 }
 
-/* A fresh scratch directory for this process, into out[cap]. */
-static inline void fz_scratch(char *out, size_t cap)
+static inline void fz_scratch_path(char *out, size_t cap)
 {
     struct stat st;
     const char *base = stat("/dev/shm", &st) == 0 ? "/dev/shm" : "/tmp";
     snprintf(out, cap, "%s/cts-fuzz-%ld", base, (long)getpid());
+}
+
+static inline void fz_scratch_remove(void)
+{
+    char dir[256];
+    fz_scratch_path(dir, sizeof dir);
+    fz_rm_tree(dir);
+}
+
+/* A fresh scratch directory for this process, into out[cap], removed when
+ * the process exits normally. */
+static inline void fz_scratch(char *out, size_t cap)
+{
+    fz_scratch_path(out, cap);
     fz_rm_tree(out);
     FZ_CHECK(mkdir(out, 0755) == 0);
+    atexit(fz_scratch_remove);
 }
 
 static inline void fz_write_file(const char *path, const uint8_t *data, size_t len)

@@ -54,7 +54,7 @@
 #define WIDTH 1000000000000LL /* partition width: 1000 s */
 #define SEC 1000000000LL
 #define MAX_REFS 16
-#define MAX_OFFSETS 4096
+#define MAX_OFFSETS 65536
 /* snprintf whose result is used (paths here are short; messages may be cut). */
 #define FMT(dst, cap, ...) assert_true(snprintf((dst), (cap), __VA_ARGS__) >= 0)
 
@@ -481,9 +481,7 @@ static void sample_offsets(const target *t, const uint8_t *p, size_t len, offset
     o->n = 0;
     if (full_mode()) {
         for (size_t i = 0; i < len && i < MAX_OFFSETS; i++)
-            add_off(o, i, len);
-        if (t->k == K_WAL)
-            walk_records(p, len, 32, 16, &(offsets){0}, r, bounds, nb);
+            o->v[o->n++] = i;
         return;
     }
     size_t hdr = t->k == K_WAL ? 32 : t->k == K_INDEX ? 28 : t->k == K_CATALOG ? 16 : 0;
