@@ -599,6 +599,9 @@ static void check_case(world *w, const target *t, size_t off, bool cut, tally *t
                      oc.query_err);
     } else if (strcmp(oc.result, w->ref.result) == 0) {
         ta->same++;
+        if (getenv("CTS_CORRUPT_VERBOSE"))
+            printf("  same result: %s %s %zu (verify %s)\n", t->rel, what, off,
+                   cts_errname(oc.verify_rc));
     } else if (t->k == K_INDEX && cut && rows_subset(oc.result, w->ref.result)) {
         /* KNOWN (reported): a partition index cut at a record boundary
          * looks like an earlier state of it (or, below its header, like a
