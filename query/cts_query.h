@@ -113,11 +113,12 @@ void cts_query_opts_init(cts_query_opts *o);
 /* Why cts_query_run failed as a whole (a statement's own error goes to the
  * sink instead). */
 typedef struct cts_query_error {
-    int code;       /* the return value */
-    uint32_t line;  /* 1-based; 0 when not a parse error */
-    uint32_t col;   /* 1-based character (not byte) of the line */
-    size_t offset;  /* byte offset into the text */
-    char msg[512];  /* e.g. "error parsing query: found FROM, expected identifier at line 1, char 8" */
+    int code;      /* the return value */
+    uint32_t line; /* 1-based; 0 when not a parse error */
+    uint32_t col;  /* 1-based character (not byte) of the line */
+    size_t offset; /* byte offset into the text */
+    char msg[512]; /* e.g. "error parsing query: found FROM, expected identifier at line 1, char 8"
+                    */
 } cts_query_error;
 
 /*
@@ -170,10 +171,10 @@ CTS_MUST_USE int cts_qepoch_parse(const char *s, cts_qepoch *out);
 typedef struct cts_qenc_opts {
     cts_qformat format;
     cts_qepoch epoch;
-    bool pretty;          /* JSON: indented */
-    bool chart;           /* table: draw a Unicode line chart for each series
-                           * whose first column is time (see cts_qenc_create) */
-    uint32_t chart_width; /* columns of the chart; default 72 */
+    bool pretty;           /* JSON: indented */
+    bool chart;            /* table: draw a Unicode line chart for each series
+                            * whose first column is time (see cts_qenc_create) */
+    uint32_t chart_width;  /* columns of the chart; default 72 */
     uint32_t chart_height; /* rows; default 16 */
 } cts_qenc_opts;
 

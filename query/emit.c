@@ -26,26 +26,28 @@ int q_emit_series_begin(q_ctx *ctx, const q_plan *plan, const q_group *g)
     return q_emit_begin(ctx, &s);
 }
 
-int q_emitter_row(q_emitter *e, int64_t ts, cts_qval *vals)
+int q_emitter_row(q_emitter *e, int64_t ts, cts_qval *vals, const bool *present)
 {
     const q_plan *plan = e->plan;
-    if (plan->has_xf) {
-        bool any = false;
-        for (uint32_t o = 0; o < plan->nouts; o++) {
-            if (!plan->outs[o].has_xf)
-                continue;
-            cts_qval out;
-            int rc = q_xform_push(&e->xf[o], ts, &vals[o], &out);
+    bool any = false, hidden = ts < e->emit_from || ts > e->emit_to;
+    for (uint32_t o = 0; o < plan->nouts; o++) {
+        const q_out *out = &plan->outs[o];
+        bool has = present ? present[o] : out->kind != Q_OUT_TAG && vals[o].type != CTS_Q_NULL;
+        if (hidden && !q_out_widens(out))
+            continue; /* the extra interval feeds only the transformations that read it */
+        if (out->has_xf) {
+            cts_qval y;
+            int rc = q_xform_push(&e->xf[o], ts, &vals[o], &y);
             if (rc < 0)
-                return q_fail(e->ctx, rc, "%s() cannot transform a %s value",
-                              q_xf_name(plan->outs[o].xf),
+                return q_fail(e->ctx, rc, "%s() cannot transform a %s value", q_xf_name(out->xf),
                               vals[o].type == CTS_Q_STRING ? "string" : "boolean");
-            vals[o] = rc == 1 ? out : (cts_qval){.type = CTS_Q_NULL};
-            any |= rc == 1;
+            vals[o] = rc == 1 ? y : (cts_qval){.type = CTS_Q_NULL};
+            has = rc == 1;
         }
-        if (!any)
-            return 0;
+        any |= has;
     }
+    if (!any || hidden)
+        return 0;
     if (e->offset_left > 0) {
         e->offset_left--;
         return 0;
@@ -85,7 +87,10 @@ int q_emitter_init(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *s
         memset(e->xf, 0, plan->nouts * sizeof *e->xf); /* fini-safe from here on */
     e->row = q_arena_alloc(ctx->arena, (1 + 2 * plan->nouts) * sizeof *e->row);
     e->prev = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->prev);
-    if (!e->row || !e->prev || !e->xf)
+    e->present = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *e->present);
+    e->emit_from = Q_NS_MIN;
+    e->emit_to = Q_NS_MAX;
+    if (!e->row || !e->prev || !e->xf || !e->present)
         return q_fail(ctx, CTS_ENOMEM, "out of memory");
     for (uint32_t o = 0; o < plan->nouts; o++) {
         const q_out *out = &plan->outs[o];

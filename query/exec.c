@@ -98,7 +98,8 @@ static int exec_select(q_ctx *ctx, const q_select *sel)
     q_slimit sl = {sel->soffset, sel->slimit > 0 ? sel->slimit : -1};
     for (uint32_t i = 0; rc == 0 && i < nm && sl.left != 0; i++) {
         q_plan plan;
-        rc = q_plan_build(ctx, db, sel, ms[i], &plan);
+        /* ORDER BY time DESC reverses the series order, measurements too */
+        rc = q_plan_build(ctx, db, sel, ms[sel->order_desc ? nm - 1 - i : i], &plan);
         if (rc == 0 && plan.ngroups)
             rc = plan.aggregate ? q_exec_agg(ctx, &plan, &sl) : q_exec_raw(ctx, &plan, &sl);
     }

@@ -102,6 +102,13 @@ typedef struct q_out {
     uint32_t xf_window;
 } q_out;
 
+/* The transformations that read one interval more than the range under
+ * GROUP BY time (InfluxDB's select.go): all but cumulative_sum. */
+static inline bool q_out_widens(const q_out *o)
+{
+    return o->has_xf && o->xf != Q_XF_CUMULATIVE_SUM;
+}
+
 typedef struct q_group {
     cts_str *tag_vals; /* one per plan gkey ("" when the series lacks it) */
     uint32_t *series;  /* ascending */
@@ -131,6 +138,9 @@ typedef struct q_plan {
     uint32_t ngkeys;
     q_group *groups; /* sorted by tag values */
     uint32_t ngroups;
+    int64_t emit_from, emit_to; /* rows outside are computed, not emitted */
+    int64_t ctmin, ctmax;       /* the range of calls other than transformations
+                                 * (tmin/tmax: widened for transformations) */
 } q_plan;
 
 /* Plan measurement m of db for sel. Returns 0 (plan->ngroups may be 0), or
@@ -217,15 +227,21 @@ typedef struct q_emitter {
     cts_qval *row;                   /* time + outs, then nouts of scratch */
     q_xform *xf;                     /* per out, when plan->has_xf */
     cts_qval *prev;                  /* fill(previous): last value per out */
+    bool *present;                   /* per out, scratch for callers */
+    int64_t emit_from, emit_to;      /* rows outside go through the
+                                      * transformations only */
 } q_emitter;
 
 #define Q_EMIT_STOP 1 /* the group is done (LIMIT reached, SOFFSET skip) */
 
 int q_emitter_init(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *sl, q_emitter *e);
 /* Push one row (vals[0..nouts), modified in place by transformations).
- * 0, Q_EMIT_STOP, or an error / sink abort. After the group: if e->begun
- * and !e->skipped, end the series with q_emit_end. */
-int q_emitter_row(q_emitter *e, int64_t ts, cts_qval *vals);
+ * present[o] says whether column o has a point (NULL: when its value is
+ * not null, tags aside); a transformation's column has one when it yields.
+ * The row is output when some column has a point. 0, Q_EMIT_STOP, or an
+ * error / sink abort. After the group: if e->begun and !e->skipped, end
+ * the series with q_emit_end. */
+int q_emitter_row(q_emitter *e, int64_t ts, cts_qval *vals, const bool *present);
 void q_emitter_fini(const q_plan *plan, q_emitter *e);
 
 /* The database a statement names (`named`, or the query's default),

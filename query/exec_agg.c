@@ -243,7 +243,7 @@ static int filter_chunk(const q_vfilter *vf, scratch *sc, cts_chunk *ch)
 /* Read column c of one series into the outs on it, through vf when set. */
 static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t series, int c,
                        const uint32_t *os, uint32_t nos, const q_vfilter *vf, scratch *sc,
-                       const crange *r)
+                       const crange *r, int64_t lo, int64_t hi)
 {
     const q_col *col = &plan->cols[c];
     bool stats_ok = vf == NULL, all_last = vf == NULL, all_first = vf == NULL;
@@ -256,7 +256,11 @@ static int scan_column(q_ctx *ctx, const q_plan *plan, gstate *gs, uint32_t seri
      * a block wholly inside it can answer from its statistics. last() and
      * first() of one series need only the window of its extreme point
      * (outside GROUP BY time, where every bucket would need its own). */
-    int64_t t0 = r->min_ts, t1 = r->max_ts == Q_NS_MAX ? Q_NS_MAX : r->max_ts + 1;
+    int64_t t0 = r->min_ts > lo ? r->min_ts : lo;
+    int64_t t1 = r->max_ts < hi ? r->max_ts : hi;
+    if (t0 > t1)
+        return 0;
+    t1 = t1 == Q_NS_MAX ? Q_NS_MAX : t1 + 1;
     if (!plan->sel->group_time && all_last && r->tail_min_ts != Q_NS_MIN)
         t0 = r->tail_min_ts;
     if (!plan->sel->group_time && all_first && r->lead_max_ts != Q_NS_MAX)
@@ -306,11 +310,14 @@ static cts_type val_type(cts_qtype t)
 /* Fold one joined row into bucket b. */
 static int add_row(const q_plan *plan, gstate *gs, int64_t b, int64_t ts, const cts_qval *vals)
 {
+    bool in_call_range = ts >= plan->ctmin && ts <= plan->ctmax;
     for (uint32_t o = 0; o < plan->nouts; o++) {
         const cts_qval *v = &vals[plan->outs[o].col];
+        if (!q_out_widens(&plan->outs[o]) && !in_call_range)
+            continue; /* the interval read for transformations only */
         if (v->type == CTS_Q_NULL || val_type(v->type) != plan->cols[plan->outs[o].col].type)
             continue;
-        uint8_t b8 = v->v.b;
+        uint8_t b8 = v->type == CTS_Q_BOOL && v->v.b;
         const void *p = v->type == CTS_Q_STRING ? (const void *)&v->v.s
                         : v->type == CTS_Q_BOOL ? (const void *)&b8
                                                 : (const void *)&v->v;
@@ -381,16 +388,21 @@ static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, const c
             rc = scan_rows(ctx, plan, gs, g, si);
             continue;
         }
-        for (uint32_t c = 0; rc == 0 && c < plan->ncols; c++) {
-            uint32_t nos = 0;
-            for (uint32_t o = 0; o < plan->nouts && nos < Q_MAX_OUTS_SCAN; o++)
-                if (plan->outs[o].col == (int)c)
-                    os[nos++] = o;
-            const crange *r = &cr[(size_t)si * plan->ncols + c];
-            if (nos && r->has)
-                rc = scan_column(ctx, plan, gs, g->series[si], (int)c, os, nos, vec ? &vf : NULL,
-                                 &sc, r);
-        }
+        /* transformations read the extended range, other calls their own
+         * (the same unless extend_for_transforms widened it) */
+        for (int pass = 0; pass < 2; pass++)
+            for (uint32_t c = 0; rc == 0 && c < plan->ncols; c++) {
+                uint32_t nos = 0;
+                bool ext = pass == 0;
+                for (uint32_t o = 0; o < plan->nouts && nos < Q_MAX_OUTS_SCAN; o++)
+                    if (plan->outs[o].col == (int)c && q_out_widens(&plan->outs[o]) == ext)
+                        os[nos++] = o;
+                const crange *r = &cr[(size_t)si * plan->ncols + c];
+                if (nos && r->has)
+                    rc = scan_column(ctx, plan, gs, g->series[si], (int)c, os, nos,
+                                     vec ? &vf : NULL, &sc, r, ext ? plan->tmin : plan->ctmin,
+                                     ext ? plan->tmax : plan->ctmax);
+            }
     }
     cts_free(sc.ts);
     cts_free(sc.v);
@@ -406,17 +418,43 @@ static bool empty_at(const gstate *gs, uint32_t nouts, int64_t idx, uint32_t o)
     return idx < 0 || (uint64_t)idx >= gs->nb || gs->st[(uint64_t)idx * nouts + o].count == 0;
 }
 
-/* The nearest non-empty bucket of out o from idx in direction dir (+1/-1),
- * or -1. */
-static int64_t neighbour(const gstate *gs, uint32_t nouts, int64_t idx, uint32_t o, int dir)
+/* What out o gives in bucket idx (InfluxDB's points of one call):
+ *   ABSENT  no point: no rows from it alone, no fill (fill applies)
+ *   VALUE   a point with a value
+ *   NIL     a point without a value (stddev of one point): present, and
+ *           its value comes from fill as an absent one's would */
+typedef enum bkind { B_ABSENT = 0, B_VALUE, B_NIL } bkind;
+
+static bkind bucket_kind(const gstate *gs, const q_plan *plan, int64_t idx, uint32_t o, cts_qval *v,
+                         int64_t *sel_ts)
 {
-    int64_t i = idx + dir;
+    *v = (cts_qval){.type = CTS_Q_NULL};
+    if (empty_at(gs, plan->nouts, idx, o))
+        return B_ABSENT;
+    if (q_agg_result(&gs->st[(uint64_t)idx * plan->nouts + o], v, sel_ts))
+        return B_ABSENT;
+    q_fn fn = plan->outs[o].fn;
+    if (fn == Q_FN_PERCENTILE && v->type == CTS_Q_NULL)
+        return B_ABSENT; /* too few points: InfluxDB emits none */
+    if (fn == Q_FN_STDDEV && v->type == CTS_Q_FLOAT && v->v.f != v->v.f) {
+        *v = (cts_qval){.type = CTS_Q_NULL};
+        return B_NIL;
+    }
+    return B_VALUE;
+}
+
+/* The nearest bucket from idx in direction dir (+1/-1) where out o has a
+ * value, or -1. */
+static int64_t neighbour(const gstate *gs, const q_plan *plan, int64_t idx, uint32_t o, int dir,
+                         cts_qval *v)
+{
+    int64_t i = idx + dir, ts;
     if (i < 0)
         i = dir > 0 ? 0 : -1;
     if (i >= (int64_t)gs->nb)
         i = dir > 0 ? -1 : (int64_t)gs->nb - 1;
     for (; i >= 0 && i < (int64_t)gs->nb; i += dir)
-        if (!empty_at(gs, nouts, i, o))
+        if (bucket_kind(gs, plan, i, o, v, &ts) == B_VALUE)
             return i;
     return -1;
 }
@@ -425,13 +463,13 @@ static cts_qval fill_number(const q_select *sel, cts_qtype t)
 {
     const q_expr *v = sel->fill_value;
     bool is_int = v && v->kind == Q_E_INTEGER;
+    double d = !v ? 0 : is_int ? (double)v->u.integer : v->u.num;
     if (t == CTS_Q_INT && is_int)
         return (cts_qval){.type = CTS_Q_INT, .v.i = v->u.integer};
-    if (t == CTS_Q_UINT && is_int && v->u.integer >= 0)
-        return (cts_qval){.type = CTS_Q_UINT, .v.u = (uint64_t)v->u.integer};
-    double d = !v ? 0 : is_int ? (double)v->u.integer : v->u.num;
-    if (t == CTS_Q_INT && d == (double)(int64_t)d)
+    if (t == CTS_Q_INT && d >= -9.2e18 && d <= 9.2e18) /* InfluxDB casts: 1.5 -> 1 */
         return (cts_qval){.type = CTS_Q_INT, .v.i = (int64_t)d};
+    if (t == CTS_Q_UINT && d >= 0 && d <= 1.8e19)
+        return (cts_qval){.type = CTS_Q_UINT, .v.u = is_int ? (uint64_t)v->u.integer : (uint64_t)d};
     return (cts_qval){.type = CTS_Q_FLOAT, .v.f = d};
 }
 
@@ -442,11 +480,9 @@ static double num_of(const cts_qval *v)
 
 static cts_qval fill_linear(const gstate *gs, const q_plan *plan, int64_t idx, uint32_t o)
 {
-    int64_t a = neighbour(gs, plan->nouts, idx, o, -1), b = neighbour(gs, plan->nouts, idx, o, 1);
     cts_qval va, vb;
-    int64_t ts;
-    if (a < 0 || b < 0 || q_agg_result(&gs->st[(uint64_t)a * plan->nouts + o], &va, &ts) ||
-        q_agg_result(&gs->st[(uint64_t)b * plan->nouts + o], &vb, &ts))
+    int64_t a = neighbour(gs, plan, idx, o, -1, &va), b = neighbour(gs, plan, idx, o, 1, &vb);
+    if (a < 0 || b < 0)
         return (cts_qval){.type = CTS_Q_NULL};
     if (va.type == CTS_Q_INT && vb.type == CTS_Q_INT) {
         __int128 d = (__int128)vb.v.i - va.v.i;
@@ -460,23 +496,50 @@ static cts_qval fill_linear(const gstate *gs, const q_plan *plan, int64_t idx, u
                       .v.f = x + (y - x) * (double)(idx - a) / (double)(b - a)};
 }
 
-/* The value of out o in bucket idx, filled when empty; *empty tells. */
-static cts_qval bucket_value(q_emitter *e, const gstate *gs, int64_t idx, uint32_t o, bool *empty,
-                             int64_t *sel_ts)
+/* Per out, over the whole group: whether the call has any point, and the
+ * first bucket where it does (without a lower time bound InfluxDB starts
+ * each call's fill at its own first point). */
+typedef struct callspan {
+    bool has;
+    int64_t first;
+} callspan;
+
+static void call_spans(const gstate *gs, const q_plan *plan, callspan *cs)
+{
+    for (uint32_t o = 0; o < plan->nouts; o++) {
+        cts_qval v;
+        cs[o].first = -1;
+        int64_t ts;
+        for (uint64_t b = 0; cs[o].first < 0 && b < gs->nb; b++)
+            if (bucket_kind(gs, plan, (int64_t)b, o, &v, &ts) != B_ABSENT)
+                cs[o].first = (int64_t)b;
+        cs[o].has = cs[o].first >= 0;
+    }
+}
+
+/* Out o's value in bucket idx, filled per FILL; *present: whether the call
+ * has a point there (an absent one makes no row by itself). */
+static cts_qval bucket_value(q_emitter *e, const gstate *gs, const callspan *cs, int64_t idx,
+                             uint32_t o, bool *present, int64_t *sel_ts)
 {
     const q_plan *plan = e->plan;
     const q_select *sel = plan->sel;
-    cts_qval v = {.type = CTS_Q_NULL};
-    *empty = empty_at(gs, plan->nouts, idx, o);
-    if (!*empty) {
-        if (q_agg_result(&gs->st[(uint64_t)idx * plan->nouts + o], &v, sel_ts))
-            v = (cts_qval){.type = CTS_Q_NULL};
+    cts_qval v;
+    *present = false;
+    if (!cs[o].has)
+        return (cts_qval){.type = CTS_Q_NULL}; /* the call has no point at all */
+    bkind k = bucket_kind(gs, plan, idx, o, &v, sel_ts);
+    if (k == B_VALUE) {
         e->prev[o] = v;
+        *present = true;
         return v;
     }
+    if (k == B_ABSENT && (!plan->tmin_set && idx < cs[o].first))
+        return v; /* before the call's first point, with no lower bound */
+    *present = k == B_NIL || sel->fill != Q_FILL_NONE;
     switch (sel->fill) {
     case Q_FILL_NULL:
-        if (plan->outs[o].fn == Q_FN_COUNT)
+        if (k == B_ABSENT && plan->outs[o].fn == Q_FN_COUNT)
             v = (cts_qval){.type = CTS_Q_INT, .v.i = 0};
         break;
     case Q_FILL_NONE:
@@ -500,30 +563,26 @@ static cts_qval bucket_value(q_emitter *e, const gstate *gs, int64_t idx, uint32
     return v;
 }
 
-/* One output row per bucket of [first, last] (GROUP BY time). */
-static int emit_buckets(q_emitter *e, const gstate *gs, int64_t first, int64_t last)
+/* One output row per bucket of [first, last] (GROUP BY time) where some
+ * call has a point. */
+static int emit_buckets(q_emitter *e, const gstate *gs, const callspan *cs, int64_t first,
+                        int64_t last)
 {
     const q_plan *plan = e->plan;
     int64_t iv = plan->sel->interval_ns;
     uint64_t n = (uint64_t)(((__int128)last - first) / iv) + 1;
     bool desc = plan->sel->order_desc;
     cts_qval *vals = e->row + 1 + plan->nouts; /* scratch after the row */
+    bool *present = e->present;
     for (uint64_t k = 0; k < n; k++) {
         uint64_t step = desc ? n - 1 - k : k;
         int64_t t = (int64_t)((__int128)first + (__int128)step * iv);
-        int64_t idx = gs->interval ? (int64_t)(((__int128)t - gs->b0) / iv) : 0;
-        if (t < gs->b0)
-            idx = -1;
-        bool all_empty = true;
+        int64_t idx = t < gs->b0 ? -1 : (int64_t)(((__int128)t - gs->b0) / iv);
         for (uint32_t o = 0; o < plan->nouts; o++) {
-            bool empty;
             int64_t sel_ts;
-            vals[o] = bucket_value(e, gs, idx, o, &empty, &sel_ts);
-            all_empty &= empty;
+            vals[o] = bucket_value(e, gs, cs, idx, o, &present[o], &sel_ts);
         }
-        if (all_empty && plan->sel->fill == Q_FILL_NONE)
-            continue;
-        int rc = q_emitter_row(e, t, vals);
+        int rc = q_emitter_row(e, t, vals, present);
         if (rc)
             return rc;
         if ((k & 4095) == 0 && (rc = q_check_deadline(e->ctx)))
@@ -532,24 +591,35 @@ static int emit_buckets(q_emitter *e, const gstate *gs, int64_t first, int64_t l
     return 0;
 }
 
+/* A lone selector (one call, or the same call repeated: InfluxDB computes
+ * it once) keeps its point's time. */
+static bool lone_selector(const q_plan *plan)
+{
+    const q_out *a = &plan->outs[0];
+    if (!q_fn_is_selector(a->fn))
+        return false;
+    for (uint32_t o = 1; o < plan->nouts; o++) {
+        const q_out *b = &plan->outs[o];
+        if (b->fn != a->fn || b->col != a->col || b->pct != a->pct)
+            return false;
+    }
+    return true;
+}
+
 /* The one row of an aggregate without GROUP BY time. */
-static int emit_single(q_emitter *e, const gstate *gs)
+static int emit_single(q_emitter *e, const gstate *gs, const callspan *cs)
 {
     const q_plan *plan = e->plan;
     cts_qval *vals = e->row + 1 + plan->nouts;
-    bool all_empty = true;
     int64_t sel_ts = 0;
     for (uint32_t o = 0; o < plan->nouts; o++) {
-        bool empty;
-        vals[o] = bucket_value(e, gs, 0, o, &empty, &sel_ts);
-        all_empty &= empty;
+        vals[o] = (cts_qval){.type = CTS_Q_NULL};
+        e->present[o] = cs[o].has && bucket_kind(gs, plan, 0, o, &vals[o], &sel_ts) != B_ABSENT;
     }
-    if (all_empty)
-        return 0;
     int64_t t = plan->tmin_set ? plan->tmin : 0;
-    if (plan->nouts == 1 && q_fn_is_selector(plan->outs[0].fn))
-        t = sel_ts; /* a lone selector keeps its point's time */
-    return q_emitter_row(e, t, vals);
+    if (lone_selector(plan))
+        t = sel_ts;
+    return q_emitter_row(e, t, vals, e->present);
 }
 
 /* ---- scanning a batch of groups on several threads ---- */
@@ -667,23 +737,30 @@ static int scan_batch(q_ctx *ctx, const q_plan *plan, gwork *w, uint32_t n)
 static int emit_group(q_ctx *ctx, const q_plan *plan, gwork *w, q_slimit *sl)
 {
     q_emitter e;
-    int rc = q_emitter_init(ctx, plan, w->g, sl, &e);
+    callspan *cs = cts_calloc(plan->nouts + 1, sizeof *cs);
+    int rc =
+        cs ? q_emitter_init(ctx, plan, w->g, sl, &e) : q_fail(ctx, CTS_ENOMEM, "out of memory");
     if (rc == 0) {
         const q_select *sel = plan->sel;
+        call_spans(&w->gs, plan, cs);
+        e.emit_from = plan->emit_from;
+        e.emit_to = plan->emit_to;
         if (sel->group_time) {
             int64_t first = q_bucket_start(plan->tmin_set ? plan->tmin : w->lo, sel->interval_ns,
                                            sel->offset_ns);
             int64_t last = q_bucket_start(plan->tmax, sel->interval_ns, sel->offset_ns);
-            rc = emit_buckets(&e, &w->gs, first, last);
+            rc = emit_buckets(&e, &w->gs, cs, first, last);
         } else {
-            rc = emit_single(&e, &w->gs);
+            rc = emit_single(&e, &w->gs, cs);
         }
         if (rc == Q_EMIT_STOP)
             rc = 0;
         if (rc == 0 && e.begun && !e.skipped)
             rc = q_emit_end(ctx);
     }
-    q_emitter_fini(plan, &e);
+    if (cs)
+        q_emitter_fini(plan, &e);
+    cts_free(cs);
     return rc;
 }
 
@@ -712,7 +789,8 @@ static int run_batch(q_ctx *ctx, const q_plan *plan, uint32_t i, uint32_t n, q_s
     int rc = 0;
     memset(w, 0, sizeof w);
     for (uint32_t k = 0; k < n && rc == 0; k++) {
-        w[k].g = &plan->groups[i + k];
+        /* ORDER BY time DESC also reverses the order of series */
+        w[k].g = &plan->groups[plan->sel->order_desc ? plan->ngroups - 1 - (i + k) : i + k];
         w[k].cr = cts_malloc(((size_t)w[k].g->nseries * plan->ncols + 1) * sizeof(crange));
         if (!w[k].cr) {
             rc = q_fail(ctx, CTS_ENOMEM, "out of memory");
@@ -740,12 +818,39 @@ static int run_batch(q_ctx *ctx, const q_plan *plan, uint32_t i, uint32_t n, q_s
     return rc;
 }
 
+/* Transformations of aggregates read one interval before the range (after
+ * it under DESC) so that the range's first row has its predecessor, as
+ * InfluxDB does; rows outside the asked range are not emitted. */
+static void extend_for_transforms(q_plan *plan)
+{
+    const q_select *sel = plan->sel;
+    plan->emit_from = Q_NS_MIN;
+    plan->emit_to = Q_NS_MAX;
+    plan->ctmin = plan->tmin;
+    plan->ctmax = plan->tmax;
+    bool any = false;
+    for (uint32_t o = 0; o < plan->nouts; o++)
+        any |= q_out_widens(&plan->outs[o]);
+    if (!any || !sel->group_time)
+        return;
+    if (!sel->order_desc && plan->tmin_set) {
+        plan->emit_from = q_bucket_start(plan->tmin, sel->interval_ns, sel->offset_ns);
+        plan->tmin =
+            plan->tmin < Q_NS_MIN + sel->interval_ns ? Q_NS_MIN : plan->tmin - sel->interval_ns;
+    } else if (sel->order_desc) {
+        plan->emit_to = q_bucket_start(plan->tmax, sel->interval_ns, sel->offset_ns);
+        plan->tmax =
+            plan->tmax > Q_NS_MAX - sel->interval_ns ? Q_NS_MAX : plan->tmax + sel->interval_ns;
+    }
+}
+
 int q_exec_agg(q_ctx *ctx, q_plan *plan, q_slimit *sl)
 {
     for (uint32_t o = 0; o < plan->nouts; o++)
         if (plan->outs[o].has_xf && !plan->sel->group_time)
             return q_fail(ctx, CTS_EINVAL, "%s of an aggregate requires a GROUP BY time interval",
                           q_xf_name(plan->outs[o].xf));
+    extend_for_transforms(plan);
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < plan->ngroups && sl->left != 0; i += Q_BATCH) {
         uint32_t n = plan->ngroups - i < Q_BATCH ? plan->ngroups - i : Q_BATCH;

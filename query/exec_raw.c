@@ -182,7 +182,7 @@ static int emit_desc(q_emitter *e, rowbuf *b, uint32_t nouts)
     cts_qval *vals = e->row + 1 + nouts;
     for (size_t i = b->n; i-- > 0;) {
         memcpy(vals, b->vals + i * nouts, nouts * sizeof *vals);
-        int rc = q_emitter_row(e, b->ts[i], vals);
+        int rc = q_emitter_row(e, b->ts[i], vals, NULL);
         if (rc)
             return rc;
     }
@@ -200,7 +200,7 @@ static int merge_rows(q_ctx *ctx, const q_plan *plan, const q_group *g, merger *
         src *s = &m->s[m->heap[0]];
         if (project(plan, g, s, out))
             rc = plan->sel->order_desc ? rowbuf_push(ctx, b, plan->nouts, s->ts, out)
-                                       : q_emitter_row(e, s->ts, out);
+                                       : q_emitter_row(e, s->ts, out, NULL);
         if (rc == 0 && (rc = advance(ctx, s)) == 0) {
             if (!s->live)
                 m->heap[0] = m->heap[--m->n];
@@ -239,7 +239,8 @@ static int run_group(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit 
 int q_exec_raw(q_ctx *ctx, q_plan *plan, q_slimit *sl)
 {
     int rc = 0;
+    bool desc = plan->sel->order_desc; /* DESC also reverses the series order */
     for (uint32_t i = 0; rc == 0 && i < plan->ngroups && sl->left != 0; i++)
-        rc = run_group(ctx, plan, &plan->groups[i], sl);
+        rc = run_group(ctx, plan, &plan->groups[desc ? plan->ngroups - 1 - i : i], sl);
     return rc;
 }

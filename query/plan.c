@@ -121,7 +121,18 @@ static int raw_ref(q_ctx *ctx, q_plan *plan, cts_str name, q_cast cast, cts_str 
     return rc ? rc : add_out(ctx, plan, &o);
 }
 
-/* Fields and tags sorted together by name, as InfluxDB expands `*`. */
+static bool grouped_by(const q_select *sel, cts_str tag)
+{
+    if (sel->group_all_tags)
+        return true;
+    for (uint32_t i = 0; i < sel->ngroup_tags; i++)
+        if (str_eq(sel->group_tags[i], tag))
+            return true;
+    return false;
+}
+
+/* Fields and tags sorted together by name, as InfluxDB expands `*`; a tag
+ * the statement groups by is in the series' tags, not a column. */
 static int raw_wildcard(q_ctx *ctx, q_plan *plan)
 {
     size_t i = 0, j = 0;
@@ -132,6 +143,8 @@ static int raw_wildcard(q_ctx *ctx, q_plan *plan)
             (i < plan->nfields && strcmp(plan->fields[i].name.ptr, plan->tagkeys[j].ptr) <= 0);
         if (take_field)
             rc = raw_ref(ctx, plan, plan->fields[i++].name, Q_CAST_FIELD, (cts_str){0});
+        else if (grouped_by(plan->sel, plan->tagkeys[j]))
+            j++;
         else
             rc = raw_ref(ctx, plan, plan->tagkeys[j++], Q_CAST_TAG, (cts_str){0});
     }
@@ -241,9 +254,11 @@ static int xf_args(q_ctx *ctx, const q_plan *plan, const q_expr *call, q_out *o)
         return 0;
     const q_expr *a = call->u.call.args[1];
     if (xf == Q_XF_MOVING_AVERAGE) {
-        if (a->kind != Q_E_INTEGER || a->u.integer < 1 || a->u.integer > 1000000)
-            return q_fail(ctx, CTS_EINVAL, "moving_average window must be greater than 1, got %s",
-                          a->kind == Q_E_INTEGER ? "a smaller number" : "a non-integer");
+        if (a->kind != Q_E_INTEGER)
+            return q_fail(ctx, CTS_EINVAL, "second argument for moving_average must be an integer");
+        if (a->u.integer <= 1 || a->u.integer > 1000000)
+            return q_fail(ctx, CTS_EINVAL, "moving_average window must be greater than 1, got %lld",
+                          (long long)a->u.integer);
         o->xf_window = (uint32_t)a->u.integer;
         return 0;
     }
@@ -305,20 +320,25 @@ static int field_out(q_ctx *ctx, q_plan *plan, const q_field *f)
     }
 }
 
-static bool name_taken(const q_plan *plan, uint32_t upto, cts_str name)
+/* Whether another column already holds `name`: an alias anywhere (aliases
+ * are never renamed) or an earlier unaliased column. */
+static bool name_taken(const q_plan *plan, const bool *aliased, uint32_t i, cts_str name)
 {
-    for (uint32_t j = 0; j < upto; j++)
-        if (str_eq(plan->outs[j].name, name))
+    for (uint32_t j = 0; j < plan->nouts; j++)
+        if (j != i && (aliased[j] || j < i) && str_eq(plan->outs[j].name, name))
             return true;
     return false;
 }
 
-/* Repeated column names get _1, _2, ... (InfluxDB's rule). */
-static int dedupe_names(q_ctx *ctx, q_plan *plan)
+/* Repeated column names get _1, _2, ... (InfluxDB's rule: aliases are
+ * resolved first and kept; other names yield to them). */
+static int dedupe_names(q_ctx *ctx, q_plan *plan, const bool *aliased)
 {
-    for (uint32_t i = 1; i < plan->nouts; i++) {
+    for (uint32_t i = 0; i < plan->nouts; i++) {
+        if (aliased[i])
+            continue;
         cts_str base = plan->outs[i].name;
-        for (uint32_t k = 1; name_taken(plan, i, plan->outs[i].name); k++) {
+        for (uint32_t k = 1; name_taken(plan, aliased, i, plan->outs[i].name); k++) {
             char num[16];
             snprintf(num, sizeof num, "%u", k);
             char *n = fmt_name(ctx, base.ptr, num);
@@ -355,6 +375,12 @@ static int check_outs(q_ctx *ctx, q_plan *plan)
         return q_fail(ctx, CTS_EINVAL, "statement must have at least one field in select clause");
     if (plan->sel->group_time && !agg)
         return q_fail(ctx, CTS_EINVAL, "GROUP BY requires at least one aggregate function");
+    if (!agg && plan->sel->fill != Q_FILL_NULL)
+        return q_fail(ctx, CTS_EINVAL, "fill(%s) must be used with a function",
+                      plan->sel->fill == Q_FILL_NONE       ? "none"
+                      : plan->sel->fill == Q_FILL_PREVIOUS ? "previous"
+                      : plan->sel->fill == Q_FILL_LINEAR   ? "linear"
+                                                           : "<number>");
     plan->aggregate = agg;
     return 0;
 }
@@ -497,10 +523,17 @@ int q_plan_build(q_ctx *ctx, cts_db *db, const q_select *sel, cts_str m, q_plan 
     if (rc == 0)
         rc = q_where_time(ctx, sel->where, &plan->tmin, &plan->tmax, &plan->tmin_set,
                           &plan->tmax_set);
-    for (uint32_t i = 0; rc == 0 && i < sel->nfields; i++)
+    bool *aliased = q_arena_alloc(ctx->arena, (Q_MAX_OUTS + 1) * sizeof *aliased);
+    if (rc == 0 && !aliased)
+        rc = q_fail(ctx, CTS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < sel->nfields; i++) {
+        uint32_t before = plan->nouts;
         rc = field_out(ctx, plan, &sel->fields[i]);
+        for (uint32_t k = before; rc == 0 && k < plan->nouts; k++)
+            aliased[k] = sel->fields[i].alias.ptr != NULL;
+    }
     if (rc == 0)
-        rc = dedupe_names(ctx, plan);
+        rc = dedupe_names(ctx, plan, aliased);
     if (rc == 0)
         rc = check_outs(ctx, plan);
     if (rc)
