@@ -228,6 +228,24 @@ static void count(serve_req *r, const write_tally *t)
         atomic_fetch_add(&m->write_errors[SERVE_WERR_INTERNAL], 1);
 }
 
+/* The status of a write the engine could not do (issue 7): a full disk is
+ * 507 Insufficient Storage; a database poisoned by an I/O error, or the
+ * error itself, 503 (the client may retry once an operator has restarted
+ * it); the rest 500. Nothing of the batch was acknowledged. */
+static unsigned hard_status(int rc)
+{
+    switch (rc) {
+    case CTS_ENOSPC:
+        return 507;
+    case CTS_EIO:
+    case CTS_EPOISONED:
+    case CTS_ENOMEM:
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
 static enum MHD_Result write_answer(serve_req *r, struct MHD_Connection *c)
 {
     write_tally *t = cts_calloc(1, sizeof *t);
@@ -238,7 +256,7 @@ static enum MHD_Result write_answer(serve_req *r, struct MHD_Connection *c)
     enum MHD_Result ret;
     char msg[CTS_LP_MSG_MAX + 64];
     if (rc != 0 || t->hard_rc) {
-        ret = serve_error(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+        ret = serve_error(r, c, hard_status(t->hard_rc ? t->hard_rc : rc),
                           t->hard_rc ? t->first_write : cts_strerror(rc));
     } else if (t->parsed == 0 && t->syntax_bad > 0 && t->syntax_bad == t->dropped) {
         ret = serve_error(r, c, MHD_HTTP_BAD_REQUEST, t->first_syntax);
