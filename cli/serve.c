@@ -559,7 +559,11 @@ int cmd_serve(int argc, char **argv)
     if (rc == 0)
         rc = open_listeners(&st->cfg, fds, descs, &nfd);
     if (rc == 0) {
-        /* Before any thread starts, so every thread inherits the mask. */
+        /* Before any thread starts, so every thread inherits the mask. A
+         * shell starts background jobs with SIGINT ignored, and an ignored
+         * signal never reaches sigwait(): restore the default first. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGINT);

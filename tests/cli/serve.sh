@@ -43,8 +43,8 @@ start() { # start NAME ARGS...: sets PID and URL
   done
   URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/$name.log" | head -1)
 }
-stop() { # stop PID: SIGTERM, then the exit status in STATUS
-  kill -TERM "$1"
+stop() { # stop PID [SIGNAL]: SIGTERM (or SIGNAL), then the exit status in STATUS
+  kill -"${2:-TERM}" "$1"
   wait "$1"
   STATUS=$?
 }
@@ -359,7 +359,8 @@ for n in $LENS; do
   req "len$n" -u "len$n:$pw" "$URL/query?q=SHOW+DATABASES"
   check "SHA-256 of $n bytes" test "$(code "len$n")" = 200
 done
-stop "$PID"
+stop "$PID" INT
+check "SIGINT (ignored in background jobs by the shell) stops too, exit 0" test "$STATUS" -eq 0
 # every way an auth file can be wrong is refused, naming the line
 bad_auth() { # bad_auth NAME LINE EXPECTED-MESSAGE [LINE-NUMBER, default 3]
   printf '# ok\n\n%s\n' "$2" > "$T/bad-$1"
