@@ -560,8 +560,9 @@ int cmd_serve(int argc, char **argv)
         rc = open_listeners(&st->cfg, fds, descs, &nfd);
     if (rc == 0) {
         /* Before any thread starts, so every thread inherits the mask. A
-         * shell starts background jobs with SIGINT ignored, and an ignored
-         * signal never reaches sigwait(): restore the default first. */
+         * shell starts background jobs with SIGINT ignored, and POSIX lets
+         * an ignored signal be discarded even while blocked (Linux keeps
+         * it pending): restore the default so sigwait() sees it anywhere. */
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         sigset_t set;

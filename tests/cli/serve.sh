@@ -360,7 +360,7 @@ for n in $LENS; do
   check "SHA-256 of $n bytes" test "$(code "len$n")" = 200
 done
 stop "$PID" INT
-check "SIGINT (ignored in background jobs by the shell) stops too, exit 0" test "$STATUS" -eq 0
+check "SIGINT stops too, exit 0" test "$STATUS" -eq 0
 # every way an auth file can be wrong is refused, naming the line
 bad_auth() { # bad_auth NAME LINE EXPECTED-MESSAGE [LINE-NUMBER, default 3]
   printf '# ok\n\n%s\n' "$2" > "$T/bad-$1"
