@@ -24,8 +24,10 @@
  *                          first error is the first point refused at write
  *                          time (a field type conflict, in InfluxDB's
  *                          words) if any, else the first bad line.
- *   500 <engine message>   an I/O failure: batches before it are durable,
- *                          nothing after it was written
+ *   507 <engine message>   the disk is full; 503 (with Retry-After) for an
+ *                          I/O error or a poisoned database; 500 otherwise.
+ *                          Batches before the failure are durable, nothing
+ *                          after it was written or acknowledged.
  */
 #include "serve.h"
 
