@@ -183,6 +183,8 @@ static const cli_command commands[] = {
      "  --max-inflight-bytes N   request bodies and query responses held at once\n"
      "                           (default 268435456): 503 with Retry-After past it\n"
      "  --max-connections N      concurrent connections (default 256)\n"
+     "  --max-series N           series per database (default 10000000): past it a point of\n"
+     "                           a new series is refused (partial write, 400)\n"
      "  --read-timeout S         close a connection idle for S seconds (default 30)\n"
      "  --max-query-bytes N      longest query text (default 1048576): 413\n"
      "  --max-result-bytes N     largest /query response (default 67108864)\n"

@@ -112,6 +112,10 @@ static int numeric_option(serve_cfg *cfg, int c, const char *arg)
         rc = parse_u64("--max-connections", arg, 1, 100000, &v);
         cfg->max_connections = (unsigned)v;
         break;
+    case 'S':
+        rc = parse_u64("--max-series", arg, 1, 100000000, &v);
+        cfg->max_series = (uint32_t)v;
+        break;
     case 't':
         rc = parse_u64("--read-timeout", arg, 1, 86400, &v);
         cfg->read_timeout_s = (unsigned)v;
@@ -137,6 +141,7 @@ static int parse_args(int argc, char **argv, serve_cfg *cfg)
                                              {"max-query-bytes", required_argument, NULL, 'Q'},
                                              {"query-timeout", required_argument, NULL, 'T'},
                                              {"max-connections", required_argument, NULL, 'c'},
+                                             {"max-series", required_argument, NULL, 'S'},
                                              {"read-timeout", required_argument, NULL, 't'},
                                              {"drain-timeout", required_argument, NULL, 'D'},
                                              {0}};
@@ -534,6 +539,8 @@ static int open_state(serve_state *st)
     cts_db_opts o;
     cts_db_opts_init(&o);
     o.fsync = st->cfg.fsync;
+    if (st->cfg.max_series)
+        o.max_series = st->cfg.max_series;
     if (cts_dbset_open(st->cfg.data, &o, &st->dbs) != 0) {
         fprintf(stderr, "cityts serve: cannot open data directory %s: %s\n", st->cfg.data,
                 cts_dbset_errmsg());

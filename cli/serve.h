@@ -60,6 +60,7 @@ typedef struct serve_cfg {
     uint32_t max_query_bytes;    /* query text */
     uint32_t query_timeout_ms;   /* 0: none */
     unsigned max_connections;
+    uint32_t max_series;      /* per database; 0: the engine's default */
     unsigned read_timeout_s;  /* idle time before a connection is closed */
     unsigned drain_timeout_s; /* how long a stop waits for in-flight requests */
     cts_fsync_policy fsync;

@@ -6,6 +6,7 @@
 #     CREATE DATABASE: refused, and nothing created outside the data dir;
 #   - a line longer than the body limit (413) and a very long line within
 #     it (400, the line refused, the good lines kept);
+#   - a cardinality bomb past --max-series: a partial write, the server up;
 #   - slowloris: connections that send half a request and stall, while a
 #     normal client keeps writing; the read timeout closes them;
 #   - a soak: concurrent writers and queriers for SOAK_SECONDS (default
@@ -32,7 +33,7 @@ check() { # check NAME COMMAND...
 
 mkdir -p "$T/data" "$T/outside"
 "$CITYTS" serve --data "$T/data" --listen 127.0.0.1:0 --read-timeout 2 \
-  --max-body-bytes 1048576 2> "$T/serve.log" &
+  --max-body-bytes 1048576 --max-series 5000 2> "$T/serve.log" &
 PID=$!
 for _ in $(seq 200); do
   URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$T/serve.log" | head -1)
@@ -88,7 +89,7 @@ done
 sleep 0.5
 ok=0
 for i in $(seq 20); do
-  c=$(code --max-time 5 -XPOST "$URL/write?db=city&precision=s" --data-binary "slow,c=real v=${i} $((100 + i))")
+  c=$(code --max-time 5 -XPOST "$URL/write?db=city&precision=s" --data-binary "bomb,id=7 v=${i} $((100 + i))")
   [ "$c" = 204 ] && ok=$((ok + 1))
 done
 check "real clients served during slowloris ($ok/20)" test "$ok" -eq 20
@@ -129,6 +130,16 @@ check "server up after the soak" test "$(code "$URL/ping")" = 204
 # flat: the second half grows by at most 50% + 16 MB (heads fill up to the budget)
 check "resident memory flat in the second half ($mid -> $last kB)" \
   test "$last" -le $((mid * 3 / 2 + 16384))
+# --- a cardinality bomb past the series limit (5000) ---
+awk 'BEGIN { for (i = 0; i < 8000; i++) printf "bomb,id=%d v=1 %d\n", i, i + 1 }' > "$T/bomb"
+c=$(code -XPOST "$URL/write?db=city&precision=s" --data-binary @"$T/bomb")
+check "a cardinality bomb is a partial write (400, got $c)" test "$c" = 400
+check "it names the limit" grep -q 'max series limit reached' "$T/body"
+check "the server still takes known series" \
+  test "$(code -XPOST "$URL/write?db=city&precision=s" --data-binary 'bomb,id=7 v=2 99')" = 204
+check "and refuses new ones" \
+  test "$(code -XPOST "$URL/write?db=city&precision=s" --data-binary 'bomb,id=new v=2 99')" = 400
+
 kill -TERM "$PID"
 wait "$PID"
 st=$?
