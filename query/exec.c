@@ -96,10 +96,16 @@ static int exec_select(q_ctx *ctx, const q_select *sel)
     uint32_t nm = 0;
     rc = resolve_sources(ctx, db, sel->sources, sel->nsources, &ms, &nm);
     q_slimit sl = {sel->soffset, sel->slimit > 0 ? sel->slimit : -1};
+    /* `*` over several measurements expands to all their fields and tags */
+    q_schema wild;
+    bool union_wild = rc == 0 && nm > 1;
+    if (union_wild)
+        rc = q_schema_union(ctx, db, ms, nm, &wild);
     for (uint32_t i = 0; rc == 0 && i < nm && sl.left != 0; i++) {
         q_plan plan;
         /* ORDER BY time DESC reverses the series order, measurements too */
-        rc = q_plan_build(ctx, db, sel, ms[sel->order_desc ? nm - 1 - i : i], &plan);
+        rc = q_plan_build(ctx, db, sel, ms[sel->order_desc ? nm - 1 - i : i],
+                          union_wild ? &wild : NULL, &plan);
         if (rc == 0 && plan.ngroups)
             rc = plan.aggregate ? q_exec_agg(ctx, &plan, &sl) : q_exec_raw(ctx, &plan, &sl);
     }

@@ -117,6 +117,14 @@ typedef struct q_group {
     size_t *series_ntags;
 } q_group;
 
+/* Fields and tag keys, sorted by name. */
+typedef struct q_schema {
+    const cts_fieldinfo *fields;
+    size_t nfields;
+    const cts_str *tags;
+    size_t ntags;
+} q_schema;
+
 typedef struct q_plan {
     const q_select *sel;
     cts_db *db;
@@ -125,6 +133,8 @@ typedef struct q_plan {
     size_t nfields;
     const cts_str *tagkeys; /* its tag keys, sorted */
     size_t ntagkeys;
+    q_schema wild; /* what `*` expands to: the union over every measurement
+                    * the statement reads (InfluxDB's rule), or its own */
     q_col *cols;
     uint32_t ncols;
     q_out *outs;
@@ -145,7 +155,10 @@ typedef struct q_plan {
 
 /* Plan measurement m of db for sel. Returns 0 (plan->ngroups may be 0), or
  * a statement error. Everything lives in ctx->arena. */
-int q_plan_build(q_ctx *ctx, cts_db *db, const q_select *sel, cts_str m, q_plan *plan);
+int q_plan_build(q_ctx *ctx, cts_db *db, const q_select *sel, cts_str m, const q_schema *wild,
+                 q_plan *plan);
+/* The union of the schemas of measurements ms[0..n) (arena). */
+int q_schema_union(q_ctx *ctx, cts_db *db, const cts_str *ms, uint32_t n, q_schema *out);
 
 /* Load the measurement's field and tag keys into the plan (arena copies). */
 int q_plan_load_schema(q_ctx *ctx, cts_db *db, cts_str m, q_plan *plan);

@@ -137,16 +137,16 @@ static int raw_wildcard(q_ctx *ctx, q_plan *plan)
 {
     size_t i = 0, j = 0;
     int rc = 0;
-    while (rc == 0 && (i < plan->nfields || j < plan->ntagkeys)) {
+    const q_schema *w = &plan->wild;
+    while (rc == 0 && (i < w->nfields || j < w->ntags)) {
         bool take_field =
-            j == plan->ntagkeys ||
-            (i < plan->nfields && strcmp(plan->fields[i].name.ptr, plan->tagkeys[j].ptr) <= 0);
+            j == w->ntags || (i < w->nfields && strcmp(w->fields[i].name.ptr, w->tags[j].ptr) <= 0);
         if (take_field)
-            rc = raw_ref(ctx, plan, plan->fields[i++].name, Q_CAST_FIELD, (cts_str){0});
-        else if (grouped_by(plan->sel, plan->tagkeys[j]))
+            rc = raw_ref(ctx, plan, w->fields[i++].name, Q_CAST_FIELD, (cts_str){0});
+        else if (grouped_by(plan->sel, w->tags[j]))
             j++;
         else
-            rc = raw_ref(ctx, plan, plan->tagkeys[j++], Q_CAST_TAG, (cts_str){0});
+            rc = raw_ref(ctx, plan, w->tags[j++], Q_CAST_TAG, (cts_str){0});
     }
     return rc;
 }
@@ -196,8 +196,8 @@ static int agg_expand(q_ctx *ctx, q_plan *plan, q_out o, const q_expr *arg)
 {
     q_regex *re = NULL;
     int rc = arg->kind == Q_E_REGEX ? q_regex_compile(ctx, arg->u.str, &re) : 0;
-    for (size_t i = 0; rc == 0 && i < plan->nfields; i++) {
-        const cts_fieldinfo *f = &plan->fields[i];
+    for (size_t i = 0; rc == 0 && i < plan->wild.nfields; i++) {
+        const cts_fieldinfo *f = &plan->wild.fields[i];
         cts_qtype t;
         char msg[8];
         if (re && !q_regex_match(re, f->name.ptr, f->name.len))
@@ -513,13 +513,62 @@ static int plan_series(q_ctx *ctx, q_plan *plan, const q_cexpr *tag_cond)
     return make_groups(ctx, plan, rows, n);
 }
 
-int q_plan_build(q_ctx *ctx, cts_db *db, const q_select *sel, cts_str m, q_plan *plan)
+static int cmp_field(const void *a, const void *b)
+{
+    return strcmp(((const cts_fieldinfo *)a)->name.ptr, ((const cts_fieldinfo *)b)->name.ptr);
+}
+
+int q_schema_union(q_ctx *ctx, cts_db *db, const cts_str *ms, uint32_t n, q_schema *out)
+{
+    size_t nf = 0, nt = 0;
+    q_plan *p = q_arena_alloc(ctx->arena, (n + 1) * sizeof *p);
+    if (!p)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        memset(&p[i], 0, sizeof p[i]);
+        int rc = q_plan_load_schema(ctx, db, ms[i], &p[i]);
+        if (rc)
+            return rc;
+        nf += p[i].nfields;
+        nt += p[i].ntagkeys;
+    }
+    cts_fieldinfo *f = q_arena_alloc(ctx->arena, (nf + 1) * sizeof *f);
+    cts_str *t = q_arena_alloc(ctx->arena, (nt + 1) * sizeof *t);
+    if (!f || !t)
+        return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    size_t kf = 0, kt = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(f + kf, p[i].fields, p[i].nfields * sizeof *f);
+        memcpy(t + kt, p[i].tagkeys, p[i].ntagkeys * sizeof *t);
+        kf += p[i].nfields;
+        kt += p[i].ntagkeys;
+    }
+    if (kf > 1)
+        qsort(f, kf, sizeof *f, cmp_field); /* stable enough: equal names keep one */
+    if (kt > 1)
+        qsort(t, kt, sizeof *t, cmp_str_q);
+    size_t wf = 0, wt = 0;
+    for (size_t i = 0; i < kf; i++)
+        if (wf == 0 || !str_eq(f[wf - 1].name, f[i].name))
+            f[wf++] = f[i];
+    for (size_t i = 0; i < kt; i++)
+        if (wt == 0 || !str_eq(t[wt - 1], t[i]))
+            t[wt++] = t[i];
+    *out = (q_schema){f, wf, t, wt};
+    return 0;
+}
+
+int q_plan_build(q_ctx *ctx, cts_db *db, const q_select *sel, cts_str m, const q_schema *wild,
+                 q_plan *plan)
 {
     memset(plan, 0, sizeof *plan);
     plan->sel = sel;
     plan->db = db;
     plan->measurement = m;
     int rc = q_plan_load_schema(ctx, db, m, plan);
+    if (rc == 0)
+        plan->wild =
+            wild ? *wild : (q_schema){plan->fields, plan->nfields, plan->tagkeys, plan->ntagkeys};
     if (rc == 0)
         rc = q_where_time(ctx, sel->where, &plan->tmin, &plan->tmax, &plan->tmin_set,
                           &plan->tmax_set);

@@ -284,6 +284,39 @@ static void test_errors(void **state)
 }
 
 /* The per-query memory limit and the timeout give clear errors. */
+/* `*` over several measurements expands to all their fields: each series
+ * gets every column, null where its measurement lacks the field, and
+ * several calls stamp the row with the range's start (InfluxDB's shape). */
+static void test_wildcard_union(void **state)
+{
+    fixture *f = *state;
+    cts_db *db;
+    assert_int_equal(cts_dbset_acquire(f->set, "city", false, &db), 0);
+    cts_field fl = {{"level", 5}, CTS_TYPE_FLOAT, {.f = 1.25}};
+    cts_point p = {{"water", 5}, NULL, 0, &fl, 1, T0 + 5 * MIN_NS};
+    cts_write_result r;
+    assert_int_equal(cts_db_write(db, &p, 1, &r), 0);
+    cts_dbset_release(f->set, db);
+    EXPECT(
+        f, "SELECT last(*) FROM /a/",
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+        "\"last_level\",\"last_no2\",\"last_pm25\"],\"values\":[[\"1970-01-01T00:00:00Z\",null,7,"
+        "40]]},{\"name\":\"water\",\"columns\":[\"time\",\"last_level\",\"last_no2\",\"last_"
+        "pm25\"],\"values\":[[\"1970-01-01T00:00:00Z\",1.25,null,null]]}]}]}");
+    EXPECT(f, "SELECT * FROM air, water WHERE time = '2026-11-02T00:05:00Z' OR city = 'milan'",
+           "{\"results\":[{\"statement_id\":0,\"error\":\"invalid time condition at char 32: time "
+           "ranges must be ANDed at the top level of WHERE (not under OR)\"}]}");
+    EXPECT(
+        f,
+        "SELECT * FROM air, water WHERE time >= '2026-11-02T00:05:00Z' AND time < "
+        "'2026-11-02T00:31:00Z'",
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+        "\"city\",\"level\",\"no2\",\"pm25\",\"sensor\"],\"values\":[[\"2026-11-02T00:30:00Z\","
+        "\"milan\",null,7,15,\"b\"]]},{\"name\":\"water\",\"columns\":[\"time\",\"city\",\"level\","
+        "\"no2\",\"pm25\",\"sensor\"],\"values\":[[\"2026-11-02T00:05:00Z\",null,1.25,null,null,"
+        "null]]}]}]}");
+}
+
 static void test_limits(void **state)
 {
     fixture *f = *state;
@@ -351,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wildcard_union, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_drop, setup, teardown),
     };
