@@ -535,6 +535,10 @@ static int block_bytes(part *p, const blockref *ref, const uint8_t **bytes, uint
     const uint8_t *m = part_map(p);
     uint64_t end = ref->offset + ref->len;
     *owned = NULL;
+    /* an index record (checksum-valid, yet wrong) pointing past the segment
+     * is corruption: refuse it before allocating what it claims */
+    if (end < ref->offset || end > __atomic_load_n(&p->seg_len, __ATOMIC_ACQUIRE))
+        return CTS_ECORRUPT;
     if (m && end <= PART_MAP_BYTES && end <= __atomic_load_n(&p->seg_len, __ATOMIC_ACQUIRE)) {
         *bytes = m + ref->offset;
         return 0;

@@ -76,22 +76,49 @@ int q_emitter_row(q_emitter *e, int64_t ts, cts_qval *vals, const bool *present)
     return q_emit_row(e->ctx, e->row);
 }
 
+/* The arrays an emitter needs, allocated once per plan: a statement over
+ * 10,000 groups would otherwise take a few kB of arena per group. */
+struct q_emitbuf {
+    cts_qval *row, *prev;
+    q_xform *xf;
+    bool *present;
+};
+
+static struct q_emitbuf *emitbuf(q_ctx *ctx, const q_plan *plan)
+{
+    struct q_emitbuf *b = plan->ebuf;
+    if (b)
+        return b;
+    b = q_arena_alloc(ctx->arena, sizeof *b);
+    if (!b)
+        return NULL;
+    b->row = q_arena_alloc(ctx->arena, (1 + 2 * plan->nouts) * sizeof *b->row);
+    b->prev = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *b->prev);
+    b->xf = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *b->xf);
+    b->present = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *b->present);
+    if (!b->row || !b->prev || !b->xf || !b->present)
+        return NULL;
+    ((q_plan *)(uintptr_t)plan)->ebuf = b; /* a cache: the plan is otherwise unchanged */
+    return b;
+}
+
 int q_emitter_init(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *sl, q_emitter *e)
 {
     memset(e, 0, sizeof *e);
     *e = (q_emitter){.ctx = ctx, .plan = plan, .g = g, .sl = sl};
     e->offset_left = plan->sel->offset;
     e->limit_left = plan->sel->limit > 0 ? plan->sel->limit : -1;
-    e->xf = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->xf);
-    if (e->xf)
-        memset(e->xf, 0, plan->nouts * sizeof *e->xf); /* fini-safe from here on */
-    e->row = q_arena_alloc(ctx->arena, (1 + 2 * plan->nouts) * sizeof *e->row);
-    e->prev = q_arena_alloc(ctx->arena, plan->nouts * sizeof *e->prev);
-    e->present = q_arena_alloc(ctx->arena, (plan->nouts + 1) * sizeof *e->present);
     e->emit_from = Q_NS_MIN;
     e->emit_to = Q_NS_MAX;
-    if (!e->row || !e->prev || !e->xf || !e->present)
+    struct q_emitbuf *b = emitbuf(ctx, plan);
+    if (!b)
         return q_fail(ctx, CTS_ENOMEM, "out of memory");
+    e->row = b->row;
+    e->prev = b->prev;
+    e->present = b->present;
+    e->xf = b->xf;
+    if (plan->has_xf)
+        memset(e->xf, 0, plan->nouts * sizeof *e->xf); /* fini-safe from here on */
     for (uint32_t o = 0; o < plan->nouts; o++) {
         const q_out *out = &plan->outs[o];
         e->prev[o] = (cts_qval){.type = CTS_Q_NULL};

@@ -151,6 +151,8 @@ typedef struct q_plan {
     int64_t emit_from, emit_to; /* rows outside are computed, not emitted */
     int64_t ctmin, ctmax;       /* the range of calls other than transformations
                                  * (tmin/tmax: widened for transformations) */
+    struct q_emitbuf *ebuf;     /* the emitter's arrays, made once per plan and
+                                 * reused by each group (groups emit in turn) */
 } q_plan;
 
 /* Plan measurement m of db for sel. Returns 0 (plan->ngroups may be 0), or
