@@ -676,12 +676,28 @@ static int merge_state(const q_plan *plan, gstate *dst, const gstate *src)
 #define Q_BATCH 64     /* groups prepared and scanned together */
 #define Q_SPLIT_MIN 16 /* series a lone group needs before it is split */
 #define Q_THREADS_MAX 16
+#define Q_PARALLEL_MIN_POINTS (4u << 20)
 
 /* Scan the batch with up to opts->threads threads (this one included). */
+/* Points the batch's columns hold in range or not: the work a scan may
+ * decode. Below Q_PARALLEL_MIN_POINTS a second thread costs more (its
+ * start, and both threads taking the database's locks and pinning the same
+ * partitions) than it saves. */
+static uint64_t batch_points(const q_plan *plan, const gwork *w, uint32_t n)
+{
+    uint64_t pts = 0;
+    for (uint32_t k = 0; k < n; k++)
+        for (size_t i = 0; w[k].has && i < (size_t)w[k].g->nseries * plan->ncols; i++)
+            pts += w[k].cr[i].has ? w[k].cr[i].points : 0;
+    return pts;
+}
+
 static int scan_batch(q_ctx *ctx, const q_plan *plan, gwork *w, uint32_t n)
 {
     uint32_t nt = ctx->opts->threads ? ctx->opts->threads : 2;
     nt = nt > Q_THREADS_MAX ? Q_THREADS_MAX : nt;
+    if (nt > 1 && batch_points(plan, w, n) < Q_PARALLEL_MIN_POINTS)
+        nt = 1;
     bool split = n == 1 && w[0].has && w[0].g->nseries >= Q_SPLIT_MIN;
     if (nt > 1 && n == 1 && !split)
         nt = 1;
