@@ -427,6 +427,14 @@ static enum MHD_Result query_answer(serve_req *r, struct MHD_Connection *c, cons
         return serve_error(r, c, MHD_HTTP_BAD_REQUEST, "missing required parameter \"q\"");
     qparams p;
     set_params(r, c, method, &p);
+    if (r->st->auth_enabled && r->user->priv != SERVE_PRIV_ADMIN && cts_query_writes(text, len)) {
+        snprintf(msg, sizeof msg,
+                 "error authorizing query: %s not authorized to execute statement '%.*s', "
+                 "requires admin privilege",
+                 r->user->name, (int)(len > 200 ? 200 : len), text);
+        atomic_fetch_add(&r->st->metrics.write_errors[SERVE_WERR_AUTH], 1);
+        return serve_error(r, c, MHD_HTTP_FORBIDDEN, msg);
+    }
     if (r->st->auth_enabled && !(r->user->priv & SERVE_PRIV_READ))
         return forbidden(r, c, text, len, p.db);
     cts_query_error qe;

@@ -23,6 +23,20 @@ int cts_query_check(const char *text, size_t len, cts_query_error *err)
     return rc;
 }
 
+bool cts_query_writes(const char *text, size_t len)
+{
+    q_arena a;
+    q_query q;
+    cts_query_error err;
+    bool writes = false;
+    q_arena_init(&a, 0);
+    if (text && q_parse(&a, text, len, &q, &err) == 0)
+        for (uint32_t i = 0; i < q.count; i++)
+            writes |= q.stmts[i].kind >= Q_CREATE_DATABASE;
+    q_arena_fini(&a);
+    return writes;
+}
+
 typedef enum open_state {
     ST_NONE = 0,
     ST_STRING,   /* inside '...' */

@@ -137,6 +137,11 @@ CTS_MUST_USE int cts_query_run(cts_dbset *dbs, const char *text, size_t len,
 /* Parse only (no database): 0, or CTS_EPARSE with err filled. */
 CTS_MUST_USE int cts_query_check(const char *text, size_t len, cts_query_error *err);
 
+/* True when text[0..len) parses and holds a statement that changes data or
+ * databases (CREATE, DROP, DELETE): the HTTP server refuses those to a user
+ * without the admin privilege before running anything. */
+bool cts_query_writes(const char *text, size_t len);
+
 /* For interactive input: true when text[0..len) ends inside a string, a
  * quoted identifier, a regex or an open parenthesis, so more lines are
  * needed before it can be parsed. */

@@ -341,6 +341,11 @@ check "auth: metrics needs credentials" test "$(code a_met)" = 401
 req a_q -u writer:wpw "$URL/query?q=SHOW+DATABASES"
 check "auth: writer cannot query 403" test "$(code a_q)" = 403
 check "auth: 403 query message" has "$T/a_q.b" '"error":"error authorizing query: writer not authorized to execute statement'
+req a_rcreate -u reader:rpw -XPOST "$URL/query" --data-urlencode "q=CREATE DATABASE nope"
+check "auth: a reader's CREATE DATABASE is 403" test "$(code a_rcreate)" = 403
+check "auth: 403 names the admin privilege" has "$T/a_rcreate.b" 'requires admin privilege'
+req a_rshow -u reader:rpw "$URL/query?q=SHOW+DATABASES"
+check "auth: a reader's SHOW still 200" test "$(code a_rshow)" = 200
 req a_bearer -H "Authorization: Bearer xyz" "$URL/query?q=SHOW+DATABASES"
 check "auth: bearer 401" test "$(code a_bearer)" = 401
 stop "$PID"
