@@ -109,13 +109,13 @@ check "chart dots" env LC_ALL=C grep -q $'\xe2[\xa0-\xa3]' "$T/out"
 # a parse error: exit 2, InfluxDB's message and a caret on stderr
 q --db city 'SELECT pm25 FROM air WHERE' > "$T/out" 2> "$T/err"
 check "parse error exits 2" test $? -eq 2
-check "parse error message" grep -q '^error parsing query: .* at line 1, char 27$' "$T/err"
+check "parse error message" grep -q '^error parsing query: .* at line 1, char 28$' "$T/err"
 check "parse error caret" grep -qx ' \{26\}^' "$T/err"
 check "parse error: nothing on stdout" test ! -s "$T/out"
 q --format json 'SELECT pm25
 FROM air WHERE' > "$T/out" 2> "$T/err"
 check "parse error in json exits 2" test $? -eq 2
-check "parse error in json document" grep -q '^{"error":"error parsing query: .* at line 2, char 15"}$' "$T/out"
+check "parse error in json document" grep -q '^{"error":"error parsing query: .* at line 2, char 16"}$' "$T/out"
 check "parse error on line 2 quoted" grep -qx 'FROM air WHERE' "$T/err"
 
 # a statement error: exit 1, in the format on stdout and on stderr; later
