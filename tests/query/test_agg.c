@@ -948,7 +948,7 @@ static void test_argument_errors(void **state)
     assert_int_equal(q_agg_add_stats(&a, NULL), CTS_EINVAL);
     assert_int_equal(q_agg_merge(&a, NULL), CTS_EINVAL);
     assert_int_equal(q_agg_merge(&a, &a), CTS_EINVAL); /* would count twice */
-    q_agg_init(&b, Q_FN_MEAN, CTS_TYPE_FLOAT, 0); /* another function */
+    q_agg_init(&b, Q_FN_MEAN, CTS_TYPE_FLOAT, 0);      /* another function */
     assert_int_equal(q_agg_merge(&a, &b), CTS_EINVAL);
     q_agg_init(&b, Q_FN_SUM, CTS_TYPE_INT, 0); /* another type */
     assert_int_equal(q_agg_merge(&a, &b), CTS_EINVAL);
