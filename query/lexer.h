@@ -28,21 +28,85 @@
 
 /* Keywords: InfluxDB's whole list, so that a keyword used as a bare
  * identifier fails here as it does there. */
-#define Q_KEYWORDS(X)                                                                              \
-    X(ALL)                                                                                         \
-    X(ALTER)                                                                                       \
-    X(ANALYZE)                                                                                     \
-    X(ANY)                                                                                         \
-    X(AS) X(ASC) X(BEGIN) X(BY) X(CARDINALITY) X(CREATE) X(CONTINUOUS) X(DATABASE) X(DATABASES)    \
-        X(DEFAULT) X(DELETE) X(DESC) X(DESTINATIONS) X(DIAGNOSTICS) X(DISTINCT) X(DROP)            \
-            X(DURATION) X(END) X(EVERY) X(EXACT) X(EXPLAIN) X(FIELD) X(FOR) X(FROM) X(GRANT)       \
-                X(GRANTS) X(GROUP) X(GROUPS) X(INF) X(INSERT) X(INTO) X(KEY) X(KEYS) X(KILL)       \
-                    X(LIMIT) X(MEASUREMENT) X(MEASUREMENTS) X(NAME) X(OFFSET) X(ON) X(ORDER)       \
-                        X(PASSWORD) X(POLICY) X(POLICIES) X(PRIVILEGES) X(QUERIES) X(QUERY)        \
-                            X(READ) X(REPLICATION) X(RESAMPLE) X(RETENTION) X(REVOKE) X(SELECT)    \
-                                X(SERIES) X(SET) X(SHOW) X(SHARD) X(SHARDS) X(SLIMIT) X(SOFFSET)   \
-                                    X(STATS) X(SUBSCRIPTION) X(SUBSCRIPTIONS) X(TAG) X(TO) X(USER) \
-                                        X(USERS) X(VALUES) X(WHERE) X(WITH) X(WRITE)
+/* One keyword a line: clang-format does not settle on this macro. */
+// clang-format off
+#define Q_KEYWORDS(X) \
+    X(ALL) \
+    X(ALTER) \
+    X(ANALYZE) \
+    X(ANY) \
+    X(AS) \
+    X(ASC) \
+    X(BEGIN) \
+    X(BY) \
+    X(CARDINALITY) \
+    X(CREATE) \
+    X(CONTINUOUS) \
+    X(DATABASE) \
+    X(DATABASES) \
+    X(DEFAULT) \
+    X(DELETE) \
+    X(DESC) \
+    X(DESTINATIONS) \
+    X(DIAGNOSTICS) \
+    X(DISTINCT) \
+    X(DROP) \
+    X(DURATION) \
+    X(END) \
+    X(EVERY) \
+    X(EXACT) \
+    X(EXPLAIN) \
+    X(FIELD) \
+    X(FOR) \
+    X(FROM) \
+    X(GRANT) \
+    X(GRANTS) \
+    X(GROUP) \
+    X(GROUPS) \
+    X(INF) \
+    X(INSERT) \
+    X(INTO) \
+    X(KEY) \
+    X(KEYS) \
+    X(KILL) \
+    X(LIMIT) \
+    X(MEASUREMENT) \
+    X(MEASUREMENTS) \
+    X(NAME) \
+    X(OFFSET) \
+    X(ON) \
+    X(ORDER) \
+    X(PASSWORD) \
+    X(POLICY) \
+    X(POLICIES) \
+    X(PRIVILEGES) \
+    X(QUERIES) \
+    X(QUERY) \
+    X(READ) \
+    X(REPLICATION) \
+    X(RESAMPLE) \
+    X(RETENTION) \
+    X(REVOKE) \
+    X(SELECT) \
+    X(SERIES) \
+    X(SET) \
+    X(SHOW) \
+    X(SHARD) \
+    X(SHARDS) \
+    X(SLIMIT) \
+    X(SOFFSET) \
+    X(STATS) \
+    X(SUBSCRIPTION) \
+    X(SUBSCRIPTIONS) \
+    X(TAG) \
+    X(TO) \
+    X(USER) \
+    X(USERS) \
+    X(VALUES) \
+    X(WHERE) \
+    X(WITH) \
+    X(WRITE)
+// clang-format on
 
 typedef enum q_tok {
     QT_ILLEGAL = 0, /* a character no token starts with; an unterminated comment */
