@@ -104,7 +104,10 @@ static double as_f(const cts_qval *v)
     return v->type == CTS_Q_FLOAT ? v->v.f : v->type == CTS_Q_INT ? (double)v->v.i : (double)v->v.u;
 }
 
-/* -1, 0, 1, or 2 when not comparable. */
+#define CMP_NONE 2    /* not comparable: every comparison is false */
+#define CMP_BOOL_NE 3 /* booleans that differ: only != holds */
+
+/* -1, 0, 1, CMP_NONE or CMP_BOOL_NE. */
 static int compare(const cts_qval *a, const cts_qval *b)
 {
     if (is_num(a->type) && is_num(b->type)) {
@@ -114,7 +117,7 @@ static int compare(const cts_qval *a, const cts_qval *b)
             return (a->v.u > b->v.u) - (a->v.u < b->v.u);
         double x = as_f(a), y = as_f(b);
         if (x != x || y != y)
-            return 2;
+            return CMP_NONE;
         return (x > y) - (x < y);
     }
     if (a->type == CTS_Q_STRING && b->type == CTS_Q_STRING) {
@@ -125,8 +128,8 @@ static int compare(const cts_qval *a, const cts_qval *b)
         return (c > 0) - (c < 0);
     }
     if (a->type == CTS_Q_BOOL && b->type == CTS_Q_BOOL)
-        return a->v.b == b->v.b ? 0 : 2 + 1; /* only = and != apply */
-    return 2;
+        return a->v.b == b->v.b ? 0 : CMP_BOOL_NE;
+    return CMP_NONE;
 }
 
 static cts_qval qbool(bool b)
@@ -170,9 +173,9 @@ static cts_qval eval_bin(const q_cexpr *e, const q_env *env)
     if (e->op <= Q_OP_DIV)
         return arith(e->op, a, b);
     int c = compare(&a, &b);
-    if (c == 2)
+    if (c == CMP_NONE)
         return qbool(false);
-    if (c == 3) /* booleans that differ */
+    if (c == CMP_BOOL_NE)
         return qbool(e->op == Q_OP_NEQ);
     switch (e->op) {
     case Q_OP_EQ:

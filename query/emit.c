@@ -104,7 +104,6 @@ static struct q_emitbuf *emitbuf(q_ctx *ctx, const q_plan *plan)
 
 int q_emitter_init(q_ctx *ctx, const q_plan *plan, const q_group *g, q_slimit *sl, q_emitter *e)
 {
-    memset(e, 0, sizeof *e);
     *e = (q_emitter){.ctx = ctx, .plan = plan, .g = g, .sl = sl};
     e->offset_left = plan->sel->offset;
     e->limit_left = plan->sel->limit > 0 ? plan->sel->limit : -1;

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The database a statement addresses: its own `db` or the default. */
-static int acquire_db(q_ctx *ctx, cts_str named, cts_db **db)
+int q_stmt_db(q_ctx *ctx, cts_str named, cts_db **db)
 {
     const char *name = named.ptr ? named.ptr : ctx->opts->db;
     if (!name || !*name)
@@ -23,11 +22,6 @@ static int acquire_db(q_ctx *ctx, cts_str named, cts_db **db)
     if (rc)
         return q_fail(ctx, rc, "%s", cts_dbset_errmsg());
     return 0;
-}
-
-int q_stmt_db(q_ctx *ctx, cts_str named, cts_db **db)
-{
-    return acquire_db(ctx, named, db);
 }
 
 static int cmp_cstr(const void *a, const void *b)
@@ -89,7 +83,7 @@ static int exec_select(q_ctx *ctx, const q_select *sel)
             return q_fail(ctx, CTS_EINVAL,
                           "one SELECT reads one database: the sources name "
                           "different databases");
-    int rc = acquire_db(ctx, sel->sources[0].db, &db);
+    int rc = q_stmt_db(ctx, sel->sources[0].db, &db);
     if (rc)
         return rc;
     cts_str *ms = NULL;

@@ -83,6 +83,9 @@ typedef struct q_col {
     bool exists; /* false: the measurement has no such field (all null) */
 } q_col;
 
+/* Output columns of one statement and measurement, at most. */
+#define Q_MAX_OUTS 1024
+
 typedef enum q_out_kind {
     Q_OUT_FIELD = 1, /* raw field value: col */
     Q_OUT_TAG,       /* raw tag value: tag */

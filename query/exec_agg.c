@@ -20,8 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define Q_MAX_OUTS_SCAN 1024 /* plan.c's Q_MAX_OUTS */
-
 int64_t q_bucket_start(int64_t ts, int64_t interval, int64_t offset)
 {
     offset %= interval;
@@ -378,7 +376,7 @@ static bool vector_filter(const q_plan *plan, q_vfilter *vf)
 static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, const crange *cr,
                        gstate *gs, uint32_t s0, uint32_t s1)
 {
-    uint32_t os[Q_MAX_OUTS_SCAN];
+    uint32_t os[Q_MAX_OUTS];
     q_vfilter vf;
     bool vec = plan->field_cond && vector_filter(plan, &vf);
     scratch sc = {0};
@@ -394,7 +392,7 @@ static int scan_series(q_ctx *ctx, const q_plan *plan, const q_group *g, const c
             for (uint32_t c = 0; rc == 0 && c < plan->ncols; c++) {
                 uint32_t nos = 0;
                 bool ext = pass == 0;
-                for (uint32_t o = 0; o < plan->nouts && nos < Q_MAX_OUTS_SCAN; o++)
+                for (uint32_t o = 0; o < plan->nouts && nos < Q_MAX_OUTS; o++)
                     if (plan->outs[o].col == (int)c && q_out_widens(&plan->outs[o]) == ext)
                         os[nos++] = o;
                 const crange *r = &cr[(size_t)si * plan->ncols + c];
@@ -478,11 +476,31 @@ static double num_of(const cts_qval *v)
     return v->type == CTS_Q_FLOAT ? v->v.f : v->type == CTS_Q_INT ? (double)v->v.i : (double)v->v.u;
 }
 
-static cts_qval fill_linear(const gstate *gs, const q_plan *plan, int64_t idx, uint32_t o)
+/* Per out, over the whole group: whether the call has any point, and the
+ * first bucket where it does (without a lower time bound InfluxDB starts
+ * each call's fill at its own first point); and the last gap fill(linear)
+ * searched: its bounding buckets a and b hold for every bucket strictly
+ * between lo and hi, so a gap of g buckets costs O(g), not O(g^2). */
+typedef struct callspan {
+    bool has;
+    int64_t first;
+    int64_t lin_lo, lin_hi, lin_a, lin_b;
+} callspan;
+
+static cts_qval fill_linear(const gstate *gs, const q_plan *plan, callspan *cs, int64_t idx,
+                            uint32_t o)
 {
     cts_qval va, vb;
-    int64_t a = neighbour(gs, plan, idx, o, -1, &va), b = neighbour(gs, plan, idx, o, 1, &vb);
-    if (a < 0 || b < 0)
+    int64_t ts;
+    if (!(cs->lin_lo < idx && idx < cs->lin_hi)) {
+        cs->lin_a = neighbour(gs, plan, idx, o, -1, &va);
+        cs->lin_b = neighbour(gs, plan, idx, o, 1, &vb);
+        cs->lin_lo = cs->lin_a < 0 ? INT64_MIN : cs->lin_a;
+        cs->lin_hi = cs->lin_b < 0 ? INT64_MAX : cs->lin_b;
+    }
+    int64_t a = cs->lin_a, b = cs->lin_b;
+    if (a < 0 || b < 0 || bucket_kind(gs, plan, a, o, &va, &ts) != B_VALUE ||
+        bucket_kind(gs, plan, b, o, &vb, &ts) != B_VALUE)
         return (cts_qval){.type = CTS_Q_NULL};
     if (va.type == CTS_Q_INT && vb.type == CTS_Q_INT) {
         __int128 d = (__int128)vb.v.i - va.v.i;
@@ -496,19 +514,11 @@ static cts_qval fill_linear(const gstate *gs, const q_plan *plan, int64_t idx, u
                       .v.f = x + (y - x) * (double)(idx - a) / (double)(b - a)};
 }
 
-/* Per out, over the whole group: whether the call has any point, and the
- * first bucket where it does (without a lower time bound InfluxDB starts
- * each call's fill at its own first point). */
-typedef struct callspan {
-    bool has;
-    int64_t first;
-} callspan;
-
 static void call_spans(const gstate *gs, const q_plan *plan, callspan *cs)
 {
     for (uint32_t o = 0; o < plan->nouts; o++) {
         cts_qval v;
-        cs[o].first = -1;
+        cs[o] = (callspan){.first = -1}; /* lin_lo == lin_hi: no gap cached */
         int64_t ts;
         for (uint64_t b = 0; cs[o].first < 0 && b < gs->nb; b++)
             if (bucket_kind(gs, plan, (int64_t)b, o, &v, &ts) != B_ABSENT)
@@ -548,7 +558,7 @@ static cts_qval bucket_value(q_emitter *e, const gstate *gs, const callspan *cs,
         v = e->prev[o];
         break;
     case Q_FILL_LINEAR:
-        v = fill_linear(gs, plan, idx, o);
+        v = fill_linear(gs, plan, (callspan *)(uintptr_t)&cs[o], idx, o);
         break;
     case Q_FILL_NUMBER: {
         cts_qtype t = CTS_Q_FLOAT;

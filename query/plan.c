@@ -76,7 +76,6 @@ bool q_plan_is_tag(const q_plan *plan, cts_str name)
 }
 
 #define Q_MAX_COLS 1024
-#define Q_MAX_OUTS 1024
 
 int q_plan_col(q_ctx *ctx, q_plan *plan, cts_str name, int *idx)
 {
